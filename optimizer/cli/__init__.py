@@ -1,0 +1,23 @@
+"""The ``xstorage-optimizer`` command line: the composition root.
+
+Each command group lives in its own module and registers itself on ``app`` here.
+Exit codes: 0 success, 2 bad input or settings, 3 authentication, 4 device unreachable or
+refused, 5 no feasible plan.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="xstorage-optimizer",
+    help="Tariff-aware charge/discharge scheduling for the Eaton xStorage Home battery.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
