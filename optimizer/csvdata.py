@@ -45,7 +45,9 @@ def read_series_csv(path: Path | str, column: str | None = None) -> pd.Series:
         raise InvalidInput(f"{path}: not a readable CSV ({exc})") from None
     missing = [c for c in ("start_utc", "end_utc") if c not in frame.columns]
     if missing or len(frame.columns) < 3:
-        raise InvalidInput(f"{path}: needs columns start_utc,end_utc,<value>; got {list(frame.columns)}")
+        raise InvalidInput(
+            f"{path}: needs columns start_utc,end_utc,<value>; got {list(frame.columns)}"
+        )
     column = column or str(frame.columns[2])
     if column not in frame.columns:
         raise InvalidInput(f"{path}: no column {column!r}; got {list(frame.columns)}")
@@ -71,5 +73,7 @@ def read_series_csv(path: Path | str, column: str | None = None) -> pd.Series:
     dup = series.index.duplicated()
     if dup.any():
         row = int(np.argmax(dup))
-        raise InvalidInput(f"{path}: line {row + 2}: duplicated slot {series.index[row].isoformat()}")
+        raise InvalidInput(
+            f"{path}: line {row + 2}: duplicated slot {series.index[row].isoformat()}"
+        )
     return series.sort_index()

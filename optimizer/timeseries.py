@@ -70,7 +70,9 @@ def check_series(series: pd.Series, name: str, grid: pd.DatetimeIndex) -> FloatA
         raise InvalidInput(f"{name}: index must be UTC timestamps, got {type(index).__name__}")
     if index.tz is None or str(index.tz) not in ("UTC", "utc"):
         where = index[0].isoformat() if len(index) else "(empty)"
-        raise InvalidInput(f"{name}: index must be in UTC, got {index.tz or 'naive'} (first slot {where})")
+        raise InvalidInput(
+            f"{name}: index must be in UTC, got {index.tz or 'naive'} (first slot {where})"
+        )
     dup = index.duplicated()
     if dup.any():
         raise InvalidInput(f"{name}: duplicated slot {_first_bad(index, dup)}")
@@ -78,11 +80,12 @@ def check_series(series: pd.Series, name: str, grid: pd.DatetimeIndex) -> FloatA
         order = np.diff(_ns(index)) < 0
         raise InvalidInput(f"{name}: slots out of order at {_first_bad(index[1:], order)}")
     window = series[(index >= grid[0]) & (index <= grid[-1])]
+    window_index = pd.DatetimeIndex(window.index)
     step = grid.freq.nanos if grid.freq is not None else int(np.diff(_ns(grid))[0])
-    off_grid = ((_ns(window.index) - grid[0].value) % step) != 0
+    off_grid = ((_ns(window_index) - grid[0].value) % step) != 0
     if off_grid.any():
         raise InvalidInput(
-            f"{name}: slot {_first_bad(window.index, off_grid)} is not on the "
+            f"{name}: slot {_first_bad(window_index, off_grid)} is not on the "
             f"{step // 60_000_000_000}-minute grid (wrong slot length)"
         )
     aligned = window.reindex(grid)
@@ -119,15 +122,21 @@ def to_slots(series: pd.Series, slot_minutes: int, kind: str, name: str) -> pd.S
         return series
     if source > target:
         if source % target:
-            raise InvalidInput(f"{name}: {source} intervals do not split into {slot_minutes}-minute slots")
+            raise InvalidInput(
+                f"{name}: {source} intervals do not split into {slot_minutes}-minute slots"
+            )
         parts = int(source / target)
-        starts = np.repeat(_ns(pd.DatetimeIndex(series.index)), parts) + np.tile(np.arange(parts) * target.value, len(series))
+        starts = np.repeat(_ns(pd.DatetimeIndex(series.index)), parts) + np.tile(
+            np.arange(parts) * target.value, len(series)
+        )
         values = np.repeat(series.to_numpy(dtype=np.float64), parts)
         if kind == "energy":
             values = values / parts
         return pd.Series(values, index=pd.DatetimeIndex(starts, tz="UTC"), name=series.name)
     if target % source:
-        raise InvalidInput(f"{name}: {source} intervals do not add up to {slot_minutes}-minute slots")
+        raise InvalidInput(
+            f"{name}: {source} intervals do not add up to {slot_minutes}-minute slots"
+        )
     grouped = series.resample(target, origin="epoch")
     counts = grouped.count()
     result = grouped.sum() if kind == "energy" else grouped.mean()

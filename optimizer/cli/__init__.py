@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import typer
 
+from optimizer.cli import plan as _plan
+
 app = typer.Typer(
     name="xstorage-optimizer",
     help="Tariff-aware charge/discharge scheduling for the Eaton xStorage Home battery.",
@@ -16,6 +18,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _root() -> None:
+    """Tariff-aware charge/discharge scheduling for the Eaton xStorage Home battery."""
+
+
+_plan.register(app)
 
 
 def main() -> None:

@@ -59,7 +59,9 @@ def errors_to_exit() -> Iterator[None]:
         yield
     except ConfigError as exc:
         for problem in exc.problems:
-            err_console.print(f"[bold red]error:[/] {exc.source}: {problem}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[bold red]error:[/] {exc.source}: {problem}", highlight=False, soft_wrap=True
+            )
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except XStorageError as exc:
         fail(str(exc), exit_code_for(exc))
