@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from optimizer.domain import BatterySpec, GridSpec
 from optimizer.errors import ConfigError
@@ -71,7 +79,9 @@ class PlannerSettings(BaseModel):
     @classmethod
     def _slot_divides_hour(cls, value: int) -> int:
         if not 5 <= value <= 60 or 60 % value:
-            raise ValueError("must be between 5 and 60 and divide 60 (5, 6, 10, 12, 15, 20, 30, 60)")
+            raise ValueError(
+                "must be between 5 and 60 and divide 60 (5, 6, 10, 12, 15, 20, 30, 60)"
+            )
         return value
 
     @field_validator("timezone")
@@ -113,7 +123,9 @@ class DeviceSettings(BaseModel):
             try:
                 return path.read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise ConfigError([f"device.password_file = {path}: cannot read ({exc.strerror})"]) from None
+                raise ConfigError(
+                    [f"device.password_file = {path}: cannot read ({exc.strerror})"]
+                ) from None
         value = os.environ.get(self.password_env, "")
         if not value:
             raise ConfigError(
@@ -122,26 +134,180 @@ class DeviceSettings(BaseModel):
         return value
 
 
-class TariffSettings(BaseModel):
-    """``[tariff]``: where prices come from."""
+_REGIONS = "ABCDEFGHJKLMNP"
+
+
+def _hhmm(value: str) -> str:
+    """Check a ``HH:MM`` 24-hour clock time."""
+    hours, _, minutes = value.partition(":")
+    if not (len(value) == 5 and hours.isdigit() and minutes.isdigit()):
+        raise ValueError('must be a 24-hour clock time "HH:MM"')
+    if int(hours) > 23 or int(minutes) > 59:
+        raise ValueError('must be a 24-hour clock time "HH:MM" (00:00 to 23:59)')
+    return value
+
+
+HHMM = Annotated[str, AfterValidator(_hhmm)]
+
+
+class TouBand(BaseModel):
+    """One band of a static time-of-use tariff, in the tariff's local time.
+
+    ``start`` is inclusive and ``end`` exclusive (``HH:MM``); ``end`` before ``start`` wraps past
+    midnight and ``end = "00:00"`` means the end of the day. ``price`` is currency units per kWh.
+    """
 
     model_config = _FROZEN
 
-    source: str = "octopus"
+    days: Literal["all", "weekday", "weekend"] = "all"
+    start: HHMM
+    end: HHMM
+    price: float
+
+
+class TariffSettings(BaseModel):
+    """``[tariff]``: where prices come from, how they are checked and when they are due.
+
+    Prices are converted to currency units per kWh at the source; every key below that carries
+    a price says its unit in its name.
+    """
+
+    model_config = _FROZEN
+
+    source: Literal["octopus", "entsoe", "energy-charts", "static", "csv"] = "octopus"
+    # Octopus Energy
     import_product: str = "AGILE-24-10-01"
     import_tariff: str = ""
     export_product: str = "AGILE-OUTGOING-19-05-13"
     export_tariff: str = ""
     region: str = "C"
     api_url: str = "https://api.octopus.energy/v1"
+    payment_method: Literal["DIRECT_DEBIT", "NON_DIRECT_DEBIT"] = "DIRECT_DEBIT"
+    # EU day-ahead (ENTSO-E or Energy-Charts)
+    bidding_zone: str = "NL"
+    entsoe_url: str = "https://web-api.tp.entsoe.eu/api"
+    entsoe_token_env: str = "ENTSOE_SECURITY_TOKEN"
+    energy_charts_url: str = "https://api.energy-charts.info"
+    resolution_minutes: Literal[15, 30, 60] = 60
+    retail_multiplier: float = 1.0
+    retail_adder_per_kwh: float = 0.0
+    vat_pct: Annotated[float, Field(ge=0, le=100)] = 0.0
+    export_multiplier: float = 1.0
+    export_adder_per_kwh: float = 0.0
+    # static time of use
+    timezone: str = "Europe/London"
+    static_import_per_kwh: float = 0.25
+    static_import_bands: tuple[TouBand, ...] = ()
+    static_export_per_kwh: float = 0.15
+    static_export_bands: tuple[TouBand, ...] = ()
+    # CSV files in the data/ shape
+    import_csv: str = ""
+    export_csv: str = ""
+    csv_unit: str = "p/kWh"
+    # HTTP
+    timeout_s: Annotated[float, Field(gt=0, le=300)] = 20.0
+    retries: Annotated[int, Field(ge=0, le=10)] = 4
+    retry_backoff_s: Annotated[float, Field(ge=0, le=60)] = 1.0
+    # validation before the planner
+    on_invalid: Literal["reject", "fallback"] = "reject"
+    fallback: Literal["static", "csv"] = "static"
+    min_price_per_kwh: float = -1.0
+    max_price_per_kwh: float = 2.0
+    zero_run_hours: Annotated[float, Field(gt=0)] = 12.0
+    # publication
+    publish_time: HHMM = "16:00"
+    late_after_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 120
+    day_start: HHMM = "23:00"
+
+    @field_validator("region")
+    @classmethod
+    def _region_letter(cls, value: str) -> str:
+        if value and (len(value) != 1 or value.upper() not in _REGIONS):
+            raise ValueError(f"must be one GSP region letter ({', '.join(_REGIONS)}) or empty")
+        return value.upper()
+
+    @field_validator("import_product", "export_product", "import_tariff", "export_tariff")
+    @classmethod
+    def _code_shape(cls, value: str) -> str:
+        if value and not all(ch.isalnum() or ch == "-" for ch in value):
+            raise ValueError("must contain only letters, digits and '-'")
+        return value.upper()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone name such as Europe/London") from None
+        return value
+
+    @field_validator("csv_unit")
+    @classmethod
+    def _known_unit(cls, value: str) -> str:
+        allowed = ("p/kWh", "GBP/kWh", "EUR/kWh", "EUR/MWh", "c/kWh")
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    @model_validator(mode="after")
+    def _source_needs(self) -> TariffSettings:
+        if self.source == "octopus" and not (self.import_tariff or self.region):
+            raise ValueError('source = "octopus" needs import_tariff or region')
+        if self.source == "csv" and not self.import_csv:
+            raise ValueError('source = "csv" needs import_csv (a file in the data/ CSV shape)')
+        if self.on_invalid == "fallback" and self.fallback == "csv" and not self.import_csv:
+            raise ValueError('fallback = "csv" needs import_csv')
+        if self.min_price_per_kwh >= self.max_price_per_kwh:
+            raise ValueError("min_price_per_kwh must be below max_price_per_kwh")
+        return self
+
+    def import_code(self) -> str:
+        """The import tariff's name: the Octopus code (``E-1R-<product>-<region>``) or a label."""
+        if self.source == "octopus":
+            return self.import_tariff or f"E-1R-{self.import_product}-{self.region}"
+        if self.source in ("entsoe", "energy-charts"):
+            return f"{self.source}-{self.bidding_zone}-import"
+        return f"{self.source}-import"
+
+    def export_code(self) -> str:
+        """The export tariff's name, or ``""`` when there is no export tariff."""
+        if self.source == "octopus":
+            if self.export_tariff:
+                return self.export_tariff
+            return f"E-1R-{self.export_product}-{self.region}" if self.export_product else ""
+        if self.source in ("entsoe", "energy-charts"):
+            return f"{self.source}-{self.bidding_zone}-export"
+        if self.source == "csv" and not self.export_csv:
+            return ""
+        return f"{self.source}-export"
+
+    def entsoe_token(self) -> str:
+        """The ENTSO-E security token from the ``entsoe_token_env`` environment variable."""
+        value = os.environ.get(self.entsoe_token_env, "").strip()
+        if not value:
+            raise ConfigError(
+                [f"tariff.entsoe_token_env = {self.entsoe_token_env}: environment variable not set"]
+            )
+        return value
 
 
 class StoreSettings(BaseModel):
-    """``[store]``: the history database."""
+    """``[store]``: the history database (SQLite file or PostgreSQL via psycopg 3)."""
 
     model_config = _FROZEN
 
     url: str = "sqlite:///data/history.db"
+    busy_timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError(
+                "must start with sqlite:/// (a file) or postgresql+psycopg:// (PostgreSQL)"
+            )
+        return value
 
 
 class ServiceSettings(BaseModel):
@@ -172,13 +338,17 @@ class Settings(BaseModel):
 
 
 def _format_error(error: Any, raw: dict[str, Any]) -> str:
-    loc = [str(part) for part in error["loc"] if not str(part).startswith(("function-", "literal["))]
+    loc = [
+        str(part) for part in error["loc"] if not str(part).startswith(("function-", "literal["))
+    ]
     key = ".".join(dict.fromkeys(loc))
     if error["type"] == "extra_forbidden":
         return f"{key}: unknown key"
     value = raw
     for part in error["loc"]:
-        value = value.get(part, error.get("input")) if isinstance(value, dict) else error.get("input")
+        value = (
+            value.get(part, error.get("input")) if isinstance(value, dict) else error.get("input")
+        )
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{key} = {value!r}: {message}"
 
