@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -60,7 +60,7 @@ class CommandResult:
 class ClientOptions:
     """Tuning knobs (seconds). Defaults follow the device reference."""
 
-    timeout: httpx.Timeout = DEFAULT_TIMEOUT
+    timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
     read_attempts: int = 3
     backoff_s: float = 0.5
     readback_timeout_s: float = 10.0
