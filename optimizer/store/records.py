@@ -1,0 +1,94 @@
+"""Device readings, 5-minute metrics, plans with their slots and commands: rows ↔ values."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from optimizer.domain import PlanSlot, Timetable
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One poll of the device: UTC ``time``, SOC in %, powers in W (magnitudes as the device
+    reports them; ``grid_w`` positive when importing, negative when exporting)."""
+
+    time: datetime
+    soc_pct: float
+    battery_status: str
+    mode: str
+    grid_w: float | None = None
+    load_w: float | None = None
+    pv_w: float | None = None
+    battery_w: float | None = None
+
+    def row(self) -> dict[str, Any]:
+        """The ``readings`` row."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPlan:
+    """A plan as stored: its id, when it was made, by which strategy, its status and inputs."""
+
+    id: int
+    created_at: datetime
+    strategy: str
+    status: str
+    inputs: dict[str, Any]
+    cost: float | None
+    no_battery_cost: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRecord:
+    """One command sent to the device and what came back (JSON-able bodies)."""
+
+    sent_at: datetime
+    body: dict[str, Any]
+    response: Any = None
+    readback: Any = None
+    ok: bool | None = None
+    error: str | None = None
+    slot_start: datetime | None = None
+    plan_id: int | None = None
+
+    def row(self) -> dict[str, Any]:
+        """The ``commands`` row."""
+        return asdict(self)
+
+
+def plan_row(
+    timetable: Timetable, strategy: str, inputs: dict[str, Any], created_at: datetime, status: str
+) -> dict[str, Any]:
+    """The ``plans`` row for ``timetable``."""
+    return {
+        "created_at": created_at,
+        "strategy": strategy,
+        "status": status,
+        "inputs": inputs,
+        "cost": timetable.cost,
+        "no_battery_cost": timetable.no_battery_cost,
+    }
+
+
+def slot_row(plan_id: int, slot: PlanSlot) -> dict[str, Any]:
+    """One ``plan_slots`` row."""
+    return {
+        "plan_id": plan_id,
+        "slot_start": slot.start,
+        "slot_end": slot.end,
+        "action": str(slot.action),
+        "charge_kw": slot.charge_kw,
+        "discharge_kw": slot.discharge_kw,
+        "grid_import_kwh": slot.grid_import_kwh,
+        "grid_export_kwh": slot.grid_export_kwh,
+        "soc_start_pct": slot.soc_start_pct,
+        "soc_end_pct": slot.soc_end_pct,
+        "price_import_per_kwh": slot.price_import_per_kwh,
+        "price_export_per_kwh": slot.price_export_per_kwh,
+        "load_kwh": slot.load_kwh,
+        "pv_kwh": slot.pv_kwh,
+        "command": slot.command.body(),
+    }
