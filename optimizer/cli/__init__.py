@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from optimizer.cli import device as _device
 from optimizer.cli import plan as _plan
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ def _root() -> None:
 
 
 _plan.register(app)
+_device.register(app)
 
 
 def main() -> None:
