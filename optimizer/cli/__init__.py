@@ -11,6 +11,7 @@ import typer
 
 from optimizer.cli import device as _device
 from optimizer.cli import plan as _plan
+from optimizer.cli import tariffs as _tariffs
 
 app = typer.Typer(
     name="xstorage-optimizer",
@@ -28,6 +29,7 @@ def _root() -> None:
 
 _plan.register(app)
 _device.register(app)
+_tariffs.register(app)
 
 
 def main() -> None:
