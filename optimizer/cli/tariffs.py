@@ -125,7 +125,7 @@ def prices(
         bool, typer.Option("--csv", help="Print CSV (start_utc,end_utc,price).")
     ] = False,
 ) -> None:
-    """Print stored prices (latest vintage per slot) in currency units per kWh."""
+    """Print stored prices (latest vintage per slot) in currency units per kWh (8 decimals)."""
     settings = settings_from(config)
     with errors_to_exit():
         lo, hi = _window(settings, start, end)
@@ -146,7 +146,7 @@ def _stamp(moment: pd.Timestamp) -> str:
 
 def _print(frame: pd.DataFrame, name: str, as_json: bool, as_csv: bool) -> None:
     rows = [
-        (_stamp(s), _stamp(e), float(p))
+        (_stamp(s), _stamp(e), round(float(p), 8))
         for s, e, p in zip(frame.index, frame["end"], frame["price_per_kwh"], strict=True)
     ]
     if as_json:
