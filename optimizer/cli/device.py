@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -201,10 +202,16 @@ def simulate(
     typer.echo(f'username = "{config.username}"')
     typer.echo(f'password_env = "{password_env}"')
     typer.echo(f'tls_fingerprint_sha256 = "{sim.fingerprint}"')
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         sim.serve_forever()
     except KeyboardInterrupt:
         typer.echo("stopped")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops ``simulate`` like Ctrl-C."""
+    raise KeyboardInterrupt
 
 
 def register(app: typer.Typer) -> None:

@@ -68,22 +68,34 @@ def _candidates(hhmm: int, zone: ZoneInfo, near: datetime) -> list[datetime]:
 def hhmm_at_or_before(hhmm: int, timezone: str, at: datetime) -> datetime:
     """The latest UTC instant at or before ``at`` whose local wall time is ``hhmm``.
 
-    This is how a running mode's ``startTime`` is read: it started at that wall time, and not in
-    the future. Of a wall time that happened twice (fall back) the later one still in the past
-    wins; a wall time skipped by a spring-forward change resolves to the instant of the jump.
+    Of a wall time that happened twice (fall back) the later one still in the past wins; a wall
+    time skipped by a spring-forward change resolves to the instant of the jump.
     """
+    return _starts(hhmm, timezone, at)[-1]
+
+
+def _starts(hhmm: int, timezone: str, at: datetime) -> list[datetime]:
     at = require_utc(at, "at")
-    earlier = [c for c in _candidates(hhmm, ZoneInfo(timezone), at) if c <= at]
-    return earlier[-1]
+    return [c for c in _candidates(hhmm, ZoneInfo(timezone), at) if c <= at]
 
 
 def mode_window(
-    start_hhmm: int, duration_h: int, timezone: str, now: datetime
+    start_hhmm: int,
+    duration_h: int,
+    timezone: str,
+    now: datetime,
+    end_hhmm: int | None = None,
 ) -> tuple[datetime, datetime]:
-    """UTC ``[start, end)`` of a running mode from its ``startTime`` and ``duration``.
+    """UTC ``[start, end)`` of a running mode from its ``startTime``, ``duration`` and ``endTime``.
 
-    The end is the start plus ``duration_h`` elapsed hours, not the ``endTime`` wall time, so a
-    mode that spans a DST change keeps its true length.
+    The start is the latest past instant with wall time ``start_hhmm``; when that wall time
+    happened twice (fall back), the one whose ``start + duration_h`` shows ``end_hhmm`` wins. The
+    end is the start plus ``duration_h`` elapsed hours, so a mode spanning a DST change keeps its
+    true length.
     """
-    start = hhmm_at_or_before(start_hhmm, timezone, now)
-    return start, start + timedelta(hours=duration_h)
+    length = timedelta(hours=duration_h)
+    starts = _starts(start_hhmm, timezone, now)
+    if end_hhmm is not None:
+        fitting = [s for s in starts if to_hhmm(s + length, timezone) == end_hhmm]
+        starts = fitting or starts
+    return starts[-1], starts[-1] + length

@@ -11,7 +11,7 @@ Power is in W (``*_w``), state of charge in % (``*_pct``), energy in Wh (``*_wh`
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -102,10 +102,19 @@ class CurrentMode(BaseModel):
         return int(value) if value is not None else None
 
     def window(self, timezone: str, now: datetime) -> tuple[datetime, datetime] | None:
-        """UTC ``[start, end)`` of this mode (``timezone``: the device's), ``None`` if unknown."""
-        if self.start_hhmm is None or self.duration_h is None:
+        """UTC ``[start, end)`` of this mode (``timezone``: the device's), ``None`` if unknown.
+
+        A manual command starts when it was created (``createdAt``, exact); otherwise the
+        ``HHMM`` local times are resolved DST-safely against ``now``.
+        """
+        if self.duration_h is None:
             return None
-        return mode_window(self.start_hhmm, self.duration_h, timezone, now)
+        length = timedelta(hours=self.duration_h)
+        if self.type == "MANUAL" and self.created_at is not None:
+            return self.created_at, self.created_at + length
+        if self.start_hhmm is None:
+            return None
+        return mode_window(self.start_hhmm, self.duration_h, timezone, now, self.end_hhmm)
 
 
 class EnergyFlow(BaseModel):

@@ -294,6 +294,12 @@ class SimDevice:
         with self.lock:
             return dict(self._shown(self.advance()))
 
+    def soc_pct(self) -> float:
+        """State of charge now, %."""
+        with self.lock:
+            self.advance()
+            return self.battery.soc_pct
+
     def flows(self) -> Flows:
         """The flows of the last integration step (W)."""
         with self.lock:
