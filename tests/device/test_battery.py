@@ -101,7 +101,8 @@ def test_metrics_are_five_minute_average_watts() -> None:
     ]
     assert all(r["totalHouseConsumption"] == pytest.approx(500.0) for r in records)
     socs = [r["batteryStateOfCharge"] for r in records]
-    assert socs == sorted(socs) and socs[-1] > socs[0]
+    assert socs == sorted(socs)
+    assert socs[-1] > socs[0]
 
 
 def test_speed_factor_runs_a_day_in_seconds() -> None:

@@ -154,7 +154,7 @@ class Simulator:
     def client_settings(self, **overrides: Any) -> DeviceSettings:
         """Client settings for this simulator: its URL, customer account and pinned certificate."""
         values: dict[str, Any] = {
-            "url": self.url,
+            "url": overrides.get("url") or self.url,
             "username": self.config.username,
             "tls_fingerprint_sha256": self.fingerprint,
         }
