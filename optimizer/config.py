@@ -147,7 +147,15 @@ def _hhmm(value: str) -> str:
     return value
 
 
+def _quarter_hour(value: str) -> str:
+    """A band edge: ``HH:MM`` on a quarter hour (slots are 15 or 30 minutes long)."""
+    if int(_hhmm(value)[3:]) % 15:
+        raise ValueError('must be on a quarter hour ("HH:00", "HH:15", "HH:30" or "HH:45")')
+    return value
+
+
 HHMM = Annotated[str, AfterValidator(_hhmm)]
+BandEdge = Annotated[str, AfterValidator(_quarter_hour)]
 
 
 class TouBand(BaseModel):
@@ -160,8 +168,8 @@ class TouBand(BaseModel):
     model_config = _FROZEN
 
     days: Literal["all", "weekday", "weekend"] = "all"
-    start: HHMM
-    end: HHMM
+    start: BandEdge
+    end: BandEdge
     price: float
 
 

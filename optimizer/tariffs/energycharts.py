@@ -50,7 +50,9 @@ def parse_prices(payload: Any, default_minutes: int = 60) -> pd.DataFrame:
             raise TariffError(f"Energy-Charts: unix_seconds[{i}] = {second!r} is not an integer")
         if price is not None and (isinstance(price, bool) or not isinstance(price, int | float)):
             raise TariffError(f"Energy-Charts: price[{i}] = {price!r} is not a number")
-    starts = pd.to_datetime(np.asarray(seconds, dtype=np.int64), unit="s", utc=True)
+    starts = pd.DatetimeIndex(
+        pd.to_datetime(np.asarray(seconds, dtype=np.int64), unit="s", utc=True)
+    ).as_unit("ns")
     values = np.array([np.nan if p is None else p for p in prices], dtype=np.float64) * factor
     step = _spacing(starts, default_minutes)
     return price_frame(starts, starts + step, values)

@@ -106,10 +106,20 @@ def _eu(settings: TariffSettings, spot: pd.DataFrame, now: datetime) -> TariffPr
     )
 
 
+EU_SOURCES = ("entsoe", "energy-charts")
+
+
+def _minute(hhmm: str) -> int:
+    return int(hhmm[3:5])
+
+
 def _static(
     settings: TariffSettings, start: datetime, end: datetime, now: datetime
 ) -> TariffPrices:
-    minutes = settings.resolution_minutes if settings.source != "octopus" else 30
+    minutes = settings.resolution_minutes if settings.source in EU_SOURCES else 30
+    bands = (*settings.static_import_bands, *settings.static_export_bands)
+    if any(_minute(b.start) % minutes or _minute(b.end) % minutes for b in bands):
+        minutes = 15
     tz = settings.timezone
     imports = static_frame(
         settings.static_import_bands, settings.static_import_per_kwh, tz, start, end, minutes

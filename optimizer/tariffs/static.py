@@ -62,7 +62,7 @@ def static_frame(
     grid = pd.date_range(require_utc(start), require_utc(end), freq=step, inclusive="left")
     local = grid.tz_convert(timezone)
     minute = np.asarray(local.hour * 60 + local.minute, dtype=np.int64)
-    weekend = np.asarray(local.dayofweek >= 5, dtype=np.bool_)
+    weekend = np.asarray(local.day_of_week >= 5, dtype=np.bool_)
     values = np.full(len(grid), default_per_kwh, dtype=np.float64)
     for band in bands:
         values[_band_mask(band, minute) & _day_mask(band.days, weekend)] = band.price

@@ -125,7 +125,7 @@ def checked(
         raise TariffError(summary(name, problems))
     bad = grid.isin(pd.DatetimeIndex([p.slot for p in problems]))
     frame = series.frame[~series.frame.index.duplicated(keep=False)]
-    values = frame.reindex(grid)[PRICE].to_numpy(np.float64)
+    values = frame.reindex(grid)[PRICE].to_numpy(np.float64, copy=True)
     filler = _on_grid(fallback, grid, step)
     values[bad] = filler[bad]
     if not np.isfinite(values).all():
