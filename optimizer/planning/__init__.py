@@ -12,12 +12,12 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from optimizer.domain import BatterySpec, GridSpec, Timetable
+from optimizer.domain import BatterySpec, GridSpec, PlanSlot, Timetable
 from optimizer.errors import InfeasiblePlan
 from optimizer.planning.gate import check_timetable
 from optimizer.planning.inputs import PlanOptions, Problem, build_problem, terminal_value_per_kwh
 from optimizer.planning.model import LpSolution, solve
-from optimizer.planning.timetable import executable_slots, no_battery_cost
+from optimizer.planning.timetable import executable_slots, idle_slots, no_battery_cost
 
 __all__ = ["PlanOptions", "Problem", "build_problem", "plan", "plan_problem"]
 
@@ -45,6 +45,13 @@ def _lp_cost(problem: Problem, solution: LpSolution) -> float:
     )
 
 
+def _adjusted_cost(slots: list[PlanSlot], problem: Problem, value: float) -> float:
+    """Cost of ``slots`` less the value of the energy they add to the battery."""
+    gained_kwh = problem.battery.kwh(slots[-1].soc_end_pct) - problem.soc_start_kwh
+    cycle = sum(s.discharge_kw for s in slots) * problem.dt_h * problem.battery.cycle_cost_per_kwh
+    return sum(s.cost for s in slots) + cycle - value * gained_kwh
+
+
 def plan_problem(problem: Problem, options: PlanOptions) -> Timetable:
     """Plan an already checked ``Problem``."""
     value = terminal_value_per_kwh(problem, options.terminal_soc_value)
@@ -53,13 +60,19 @@ def plan_problem(problem: Problem, options: PlanOptions) -> Timetable:
     except InfeasiblePlan:
         raise _explain_infeasible(problem) from None
     slots = executable_slots(problem, solution, options)
+    binaries = f", {solution.binaries} binaries" if solution.binaries else ""
+    status = f"optimal ({solution.solver}{binaries})"
+    if _adjusted_cost(slots, problem, value) > no_battery_cost(problem) + 1e-9:
+        # Rounding to device commands can, rarely, undo a marginal gain; doing nothing is then
+        # the better executable plan, so never hand out one that is worse than it.
+        slots = idle_slots(problem, options)
+        status = "idle (no executable plan beats doing nothing)"
     check_timetable(slots, problem)
     cost = sum(slot.cost for slot in slots)
     discharged = sum(slot.discharge_kw for slot in slots) * problem.dt_h
-    binaries = f", {solution.binaries} binaries" if solution.binaries else ""
     return Timetable(
         slots=tuple(slots),
-        status=f"optimal ({solution.solver}{binaries})",
+        status=status,
         cost=cost,
         no_battery_cost=no_battery_cost(problem),
         cycle_cost=discharged * problem.battery.cycle_cost_per_kwh,

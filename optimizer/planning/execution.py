@@ -70,6 +70,21 @@ def _grid(net_kwh: float, pv_kwh: float, grid: GridSpec, dt_h: float) -> tuple[f
     return 0.0, surplus - curtail, curtail
 
 
+def _self_consumption(
+    soc_kwh: float, net_kwh: float, dt_h: float, battery: BatterySpec
+) -> tuple[float, float]:
+    """Charge and discharge (kWh) in self-consumption mode: PV surplus only, cover net load.
+
+    The device's own mode follows the meter: it stores surplus PV (never grid energy) and
+    discharges to cover the house's net load, within its power limits and SOC window.
+    """
+    if net_kwh < 0:
+        room = max(0.0, battery.kwh(battery.max_soc_pct) - soc_kwh) / battery.charge_efficiency
+        return max(0.0, min(-net_kwh, battery.max_charge_kw * dt_h, room)), 0.0
+    stored = max(0.0, soc_kwh - battery.kwh(battery.min_soc_pct)) * battery.discharge_efficiency
+    return 0.0, max(0.0, min(net_kwh, battery.max_discharge_kw * dt_h, stored))
+
+
 def apply_command(
     command: Command,
     soc_start_kwh: float,
@@ -82,12 +97,16 @@ def apply_command(
     """Play ``command`` for one slot of ``dt_h`` hours from ``soc_start_kwh``.
 
     The device runs at the commanded power until the target SOC (or the battery's own limits)
-    is reached, then holds. Surplus PV beyond the export limit is curtailed.
+    is reached, then holds. ``SET_MAXIMIZE_AUTO_CONSUMPTION`` follows the slot's net load
+    instead (see ``_self_consumption``); other modes without parameters leave the battery
+    idle. Surplus PV beyond the export limit is curtailed.
     """
     params = command.parameters or {}
     action = action_of(command)
     charge = discharge = 0.0
-    if action is not Action.IDLE:
+    if command.command is DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION:
+        charge, discharge = _self_consumption(soc_start_kwh, load_kwh - pv_kwh, dt_h, battery)
+    elif action is not Action.IDLE:
         power_kwh = float(params["power"]) / 100.0 * battery.inverter_rating_w / 1000.0 * dt_h
         target_kwh = battery.kwh(float(params["soc"]))
         if action is Action.CHARGE:

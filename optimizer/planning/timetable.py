@@ -131,6 +131,16 @@ def executable_slots(
     return slots
 
 
+def idle_slots(problem: Problem, options: PlanOptions) -> list[PlanSlot]:
+    """The do-nothing timetable: ``SET_BASIC_MODE`` in every slot."""
+    slots: list[PlanSlot] = []
+    idle = idle_command(options.command_duration_h)
+    for t in range(problem.n):
+        outcome = _play(problem, _SlotInput(t, problem.soc_start_kwh), idle)
+        slots.append(_row(problem, t, problem.soc_start_kwh, idle, outcome))
+    return slots
+
+
 def no_battery_cost(problem: Problem) -> float:
     """What the horizon costs with the battery left idle (currency units)."""
     net = problem.load_kwh - problem.pv_kwh

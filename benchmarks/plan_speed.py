@@ -1,0 +1,74 @@
+"""Median build+solve time of the planner on real Agile prices and household load.
+
+Run: .venv/bin/python benchmarks/plan_speed.py [--repeats 30]
+Prints one line per size: slots, median and p90 milliseconds for `plan()` end to end (input
+checks, LP build, HiGHS solve, command mapping, acceptance gate), and the LP alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from optimizer.csvdata import read_series_csv
+from optimizer.domain import BatterySpec, GridSpec
+from optimizer.planning import PlanOptions, build_problem, plan
+from optimizer.planning.inputs import terminal_value_per_kwh
+from optimizer.planning.model import solve
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def _inputs() -> tuple[pd.Series, pd.Series, pd.Series]:
+    imp = read_series_csv(DATA / "agile-import-regionUNKNOWN-fawkesley-2022-11_2023-12.csv") / 100
+    exp = (
+        read_series_csv(DATA / "agile-outgoing-export-regionUNKNOWN-fawkesley-2022-11_2023-12.csv")
+        / 100
+    )
+    load = read_series_csv(DATA / "household-consumption-uk-fawkesley-2020-08_2023-12.csv")
+    return imp, exp, load
+
+
+def _time(fn: object, repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()  # type: ignore[operator]
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    imp, exp, load = _inputs()
+    battery, grid = BatterySpec(), GridSpec()
+    starts = [pd.Timestamp("2023-02-01T00:00Z") + timedelta(days=29 * k) for k in range(8)]
+    print(f"{'slots':>6} {'plan median ms':>15} {'plan p90 ms':>12} {'LP median ms':>13}  starts")
+    for slots in (96, 336):
+        options = PlanOptions(horizon_slots=slots)
+        plan_ms: list[float] = []
+        lp_ms: list[float] = []
+        for start in starts:
+            begin = start.to_pydatetime()
+            run = lambda b=begin, o=options: plan(imp, exp, load, None, battery, grid, 50, b, o)  # noqa: E731
+            run()  # warm-up
+            plan_ms += _time(run, args.repeats)
+            problem = build_problem(imp, exp, load, None, battery, grid, 50, begin, options)
+            value = terminal_value_per_kwh(problem, "auto")
+            lp_ms += _time(lambda p=problem, v=value: solve(p, v), args.repeats)  # type: ignore[misc]
+        p90 = statistics.quantiles(plan_ms, n=10)[-1]
+        print(
+            f"{slots:>6} {statistics.median(plan_ms):>15.1f} {p90:>12.1f} "
+            f"{statistics.median(lp_ms):>13.1f}  {len(starts)} x {args.repeats}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""An independent exact solve of the planner's model with scipy's MILP interface.
+
+Written from the model's equations (see optimizer/planning/model.py's docstring), not from its
+code: every slot gets both binaries, the matrix is built by hand, and scipy (not PuLP) drives
+the solver. Used to check that the planner's objective is the true optimum.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import lil_matrix
+
+from optimizer.planning.inputs import Problem
+
+# Per-slot variable layout.
+C, D, I, E, S, U, Y, Z = range(8)
+W = 8
+
+
+def exact_objective(problem: Problem, terminal_value: float) -> float:
+    """Optimal objective of the full MILP (binaries in every slot)."""
+    n, dt, b, g = problem.n, problem.dt_h, problem.battery, problem.grid
+    col = lambda t, k: t * W + k  # noqa: E731
+    cost = np.zeros(n * W)
+    low = np.zeros(n * W)
+    high = np.zeros(n * W)
+    s_low = min(b.kwh(b.min_soc_pct), problem.soc_start_kwh)
+    s_high = max(b.kwh(b.max_soc_pct), problem.soc_start_kwh)
+    export_cap = g.max_export_kw * dt if g.export_allowed else 0.0
+    for t in range(n):
+        cost[col(t, I)] = problem.price_import[t]
+        cost[col(t, E)] = -problem.price_export[t]
+        cost[col(t, D)] = b.cycle_cost_per_kwh
+        high[[col(t, k) for k in (C, D, I, E, U, Y, Z)]] = [
+            b.max_charge_kw * dt,
+            b.max_discharge_kw * dt,
+            g.max_import_kw * dt,
+            export_cap,
+            problem.pv_kwh[t],
+            1,
+            1,
+        ]
+        low[col(t, S)], high[col(t, S)] = s_low, s_high
+    cost[col(n - 1, S)] -= terminal_value
+    rows = lil_matrix((7 * n, n * W))
+    lo, hi = np.zeros(7 * n), np.zeros(7 * n)
+    for t in range(n):
+        r = 7 * t
+        # balance: i - e - c + d - u = load - pv
+        for k, v in ((I, 1), (E, -1), (C, -1), (D, 1), (U, -1)):
+            rows[r, col(t, k)] = v
+        lo[r] = hi[r] = problem.load_kwh[t] - problem.pv_kwh[t]
+        # state: s_t - s_{t-1} - eta_c c + d / eta_d = 0 (s_{-1} = start)
+        rows[r + 1, col(t, S)] = 1
+        rows[r + 1, col(t, C)] = -b.charge_efficiency
+        rows[r + 1, col(t, D)] = 1 / b.discharge_efficiency
+        if t:
+            rows[r + 1, col(t - 1, S)] = -1
+        lo[r + 1] = hi[r + 1] = 0 if t else problem.soc_start_kwh
+        # source: e - d + u <= pv
+        for k, v in ((E, 1), (D, -1), (U, 1)):
+            rows[r + 2, col(t, k)] = v
+        lo[r + 2], hi[r + 2] = -np.inf, problem.pv_kwh[t]
+        # one direction: c <= Cmax y, d <= Dmax (1 - y), i <= Imax z, e <= Emax (1 - z)
+        for offset, (k, bin_, cap, flip) in enumerate(
+            (
+                (C, Y, b.max_charge_kw * dt, False),
+                (D, Y, b.max_discharge_kw * dt, True),
+                (I, Z, g.max_import_kw * dt, False),
+                (E, Z, export_cap, True),
+            )
+        ):
+            rows[r + 3 + offset, col(t, k)] = 1
+            rows[r + 3 + offset, col(t, bin_)] = cap if flip else -cap
+            lo[r + 3 + offset], hi[r + 3 + offset] = -np.inf, cap if flip else 0
+    integrality = np.zeros(n * W)
+    integrality[[col(t, k) for t in range(n) for k in (Y, Z)]] = 1
+    result = milp(
+        cost,
+        constraints=LinearConstraint(rows.tocsr(), lo, hi),
+        bounds=Bounds(low, high),
+        integrality=integrality,
+        options={"mip_rel_gap": 1e-9},
+    )
+    assert result.status == 0, result.message
+    return float(result.fun)

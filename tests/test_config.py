@@ -1,0 +1,81 @@
+"""Settings: the shipped example is valid; every problem in a bad file is named once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from optimizer.cli import app
+from optimizer.config import load_settings
+from optimizer.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_shipped_config_is_valid_and_frozen() -> None:
+    settings = load_settings(ROOT / "config.toml")
+    assert settings.battery.capacity_kwh == 4.2
+    assert settings.planner.slot_minutes == 30
+    with pytest.raises(ValueError, match="frozen"):
+        settings.battery.capacity_kwh = 5  # type: ignore[misc]
+
+
+def _problems(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    return caught.value.problems
+
+
+def test_cross_key_rule_names_key_value_and_limit(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, "[battery]\nmin_soc_pct = 60\nmax_soc_pct = 50\n")
+    assert problems == ["battery.min_soc_pct = 60: must be between 0 and max_soc_pct (50)"]
+
+
+def test_every_problem_is_reported_once(tmp_path: Path) -> None:
+    problems = _problems(
+        tmp_path,
+        "[battery]\nmin_soc_pct = 120\ncharge_efficiency = 1.5\n"
+        '[planner]\nslot_minutes = 7\nsolver = "gurobi"\ntimezone = "Mars/Base"\n'
+        "[grid]\nmax_imprt_kw = 3\n",
+    )
+    joined = "\n".join(problems)
+    assert len(problems) == 6, joined
+    assert "battery.min_soc_pct = 120: Input should be less than or equal to 100" in joined
+    assert "battery.charge_efficiency = 1.5" in joined
+    assert "planner.slot_minutes = 7: must be between 5 and 60 and divide 60" in joined
+    assert "planner.solver = 'gurobi'" in joined and "highs" in joined
+    assert "planner.timezone = 'Mars/Base': must be an IANA time zone name" in joined
+    assert "grid.max_imprt_kw: unknown key" in joined
+
+
+def test_terminal_value_accepts_auto_none_or_a_price(tmp_path: Path) -> None:
+    for value, expected in (('"auto"', "auto"), ('"none"', "none"), ("0.12", 0.12)):
+        path = tmp_path / "c.toml"
+        path.write_text(f"[planner]\nterminal_soc_value = {value}\n")
+        assert load_settings(path).planner.terminal_soc_value == expected
+    assert _problems(tmp_path, '[planner]\nterminal_soc_value = "max"\n')
+
+
+def test_cli_exits_2_with_one_line_per_problem(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[battery]\nmin_soc_pct = 120\n[planner]\nslot_minutes = 45\n")
+    prices = ROOT / "data" / "agile-import-regionUNKNOWN-fawkesley-2022-11_2023-12.csv"
+    result = CliRunner().invoke(app, ["plan", "--config", str(path), "--prices", str(prices)])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 2, result.output
+    assert "battery.min_soc_pct = 120" in result.output
+    assert "planner.slot_minutes = 45" in result.output
+
+
+def test_invalid_toml_and_missing_file_are_named(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[battery\n")
+    with pytest.raises(ConfigError, match=r"broken\.toml: not valid TOML"):
+        load_settings(broken)
+    with pytest.raises(ConfigError, match=r"nope\.toml: file not found"):
+        load_settings(tmp_path / "nope.toml")
