@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -33,7 +34,7 @@ class PlanOptions:
     command_duration_h: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Problem:
     """Aligned, checked planner inputs (arrays of one length, one per slot)."""
 
@@ -51,6 +52,11 @@ class Problem:
     def n(self) -> int:
         """Number of slots."""
         return len(self.index)
+
+    @cached_property
+    def starts(self) -> list[datetime]:
+        """Slot starts as aware UTC ``datetime`` objects."""
+        return [moment.to_pydatetime() for moment in self.index]
 
 
 def _horizon(prices: pd.Series, start: datetime, options: PlanOptions) -> int:
