@@ -1,0 +1,82 @@
+"""Alembic migrations shipped in the package: from empty, and from the previous revision."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from optimizer.store import Store, current_revision, head_revision, upgrade
+from optimizer.store.engine import make_engine
+from optimizer.store.schema import plans, prices, readings
+
+T0 = datetime(2023, 3, 26, tzinfo=UTC)
+BASE_TABLES = {"prices", "readings", "plans", "plan_slots", "commands"}
+
+
+def tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def revision(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        return current_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def test_two_revisions_ship() -> None:
+    assert head_revision() == "0002"
+
+
+def test_upgrade_from_empty_database(url: str) -> None:
+    assert revision(url) is None
+    upgrade(url)
+    assert revision(url) == "0002"
+    assert tables(url) == BASE_TABLES | {"metrics", "energy"}
+    upgrade(url)  # idempotent
+    assert revision(url) == "0002"
+
+
+def test_upgrade_from_previous_revision_keeps_data(url: str) -> None:
+    upgrade(url, "0001")
+    assert tables(url) == BASE_TABLES
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            prices.insert().values(
+                source="octopus",
+                tariff="T",
+                slot_start=T0,
+                slot_end=T0.replace(minute=30),
+                price_per_kwh=0.25,
+                fetched_at=T0.replace(day=25, hour=16),
+            )
+        )
+        conn.execute(
+            readings.insert().values(
+                time=T0, soc_pct=42.0, battery_status="BAT_IDLE", mode="BASIC", grid_w=5.0
+            )
+        )
+        conn.execute(
+            plans.insert().values(created_at=T0, strategy="lp", status="active", inputs={"a": 1})
+        )
+    engine.dispose()
+    with Store(url) as store:  # opening upgrades to head
+        assert revision(url) == "0002"
+        got = store.price_frame("T", T0, T0.replace(hour=1))
+        assert list(got["price_per_kwh"]) == [0.25]
+        assert got["fetched_at"].iloc[0] == T0.replace(day=25, hour=16)
+        assert got["published_at"].isna().all()
+        reading = store.latest_reading()
+        assert reading is not None
+        assert (reading.soc_pct, reading.grid_w, reading.battery_w) == (42.0, 5.0, None)
+        plan = store.latest_plan()
+        assert plan is not None
+        assert plan.inputs == {"a": 1}
+        assert store.metrics(T0, T0.replace(day=27)).empty
