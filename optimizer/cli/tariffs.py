@@ -65,6 +65,7 @@ def _report(
         f"{series.tariff}: {len(series.frame)} slot(s) fetched; stored {result.inserted} new "
         f"vintage row(s), {result.unchanged} unchanged, {result.revised} revised",
         highlight=False,
+        soft_wrap=True,
     )
     if series.empty:
         return
@@ -104,12 +105,15 @@ def fetch(
                 settings.tariff.late_after_minutes,
             )  # fmt: skip
         if fetched.standing_charge_per_day is not None:
-            err_console.print(f"standing charge: {fetched.standing_charge_per_day:.4f} per day")
+            err_console.print(
+                f"standing charge: {fetched.standing_charge_per_day:.4f} per day", soft_wrap=True
+            )
         if status.late:
             err_console.print(
                 f"[yellow]warning:[/] prices up to {status.expected_until:%Y-%m-%dT%H:%MZ} "
                 f"were due at {status.due_at:%Y-%m-%dT%H:%MZ} and are late",
                 highlight=False,
+                soft_wrap=True,
             )
 
 
@@ -158,7 +162,9 @@ def _print(frame: pd.DataFrame, name: str, as_json: bool, as_csv: bool) -> None:
         writer.writerows(rows)
         return
     if not rows:
-        err_console.print(f"{name}: no stored prices in this window", highlight=False)
+        err_console.print(
+            f"{name}: no stored prices in this window", highlight=False, soft_wrap=True
+        )
     for s, e, p in rows:
         typer.echo(f"{s}  {e}  {p:10.5f}")
 
@@ -193,6 +199,7 @@ def import_csv(
             f"{file}: {len(series)} row(s); stored {result.inserted}, "
             f"unchanged {result.unchanged}, revised {result.revised}",
             highlight=False,
+            soft_wrap=True,
         )
 
 
