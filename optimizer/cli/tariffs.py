@@ -73,7 +73,9 @@ def _report(
     problems = find_problems(series, lo, hi, rules(settings.tariff), step)
     if problems:
         err_console.print(
-            f"[yellow]warning:[/] {summary(series.tariff, problems)}", highlight=False
+            f"[yellow]warning:[/] {summary(series.tariff, problems)}",
+            highlight=False,
+            soft_wrap=True,
         )
 
 
