@@ -13,8 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from optimizer import commands
 from optimizer.cli.common import errors_to_exit, settings_from
-from optimizer.device import commands
 from optimizer.device.client import CommandResult, open_client
 from optimizer.device.models import DeviceInfo, DeviceStatus
 from optimizer.device.tls import fetch_fingerprint

@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 
+from optimizer import commands
 from optimizer.config import DeviceSettings
-from optimizer.device import commands
 from optimizer.device.auth import TokenKeeper, sign_in_body, sign_in_error, token_from
 from optimizer.device.clock import SystemTime, TimeSource
 from optimizer.device.models import (

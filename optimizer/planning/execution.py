@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from optimizer import commands
 from optimizer.domain import Action, BatterySpec, Command, DeviceCommand, GridSpec
 
 POWER_STEP_PCT = 5
@@ -32,23 +33,9 @@ class SlotOutcome:
     soc_end_kwh: float
 
 
-def charge_command(power_pct: int, soc_pct: int, duration_h: int = 1) -> Command:
-    """``SET_CHARGE`` with ``ACTION_CHARGE``: charge at ``power_pct`` until ``soc_pct``."""
-    parameters = {"action": "ACTION_CHARGE", "power": power_pct, "soc": soc_pct}
-    return Command(DeviceCommand.SET_CHARGE, duration_h, parameters)
-
-
-def discharge_command(
-    power_pct: int, soc_pct: int, duration_h: int = 1, wire_command: str = "SET_CHARGE"
-) -> Command:
-    """Discharge at ``power_pct`` down to ``soc_pct``, as the device UI sends it by default."""
-    parameters = {"action": "ACTION_DISCHARGE", "power": power_pct, "soc": soc_pct}
-    return Command(DeviceCommand(wire_command), duration_h, parameters)
-
-
 def idle_command(duration_h: int = 1) -> Command:
     """``SET_BASIC_MODE``: the inverter converts PV, the battery is left alone."""
-    return Command(DeviceCommand.SET_BASIC_MODE, duration_h, None)
+    return commands.basic(duration_h)
 
 
 def action_of(command: Command) -> Action:
@@ -156,14 +143,15 @@ def command_for(
     if charge_kw >= MIN_FLOW_KW and charge_kw >= discharge_kw:
         target = min(round(planned_soc_end_pct), math.floor(battery.max_soc_pct))
         up, down = _power_steps(charge_kw, battery.max_charge_kw, battery.inverter_rating_w)
-        return charge_command(up, target, duration_h), (
-            charge_command(down, target, duration_h) if down < up else None
+        return commands.charge(up, target, duration_h), (
+            commands.charge(down, target, duration_h) if down < up else None
         )
     if discharge_kw >= MIN_FLOW_KW:
         target = max(round(planned_soc_end_pct), math.ceil(battery.min_soc_pct))
         up, down = _power_steps(discharge_kw, battery.max_discharge_kw, battery.inverter_rating_w)
-        make = discharge_command
-        return make(up, target, duration_h, discharge_wire), (
-            make(down, target, duration_h, discharge_wire) if down < up else None
+        return commands.discharge(up, target, duration_h, discharge_command=discharge_wire), (
+            commands.discharge(down, target, duration_h, discharge_command=discharge_wire)
+            if down < up
+            else None
         )
-    return idle_command(duration_h), None
+    return commands.basic(duration_h), None

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 
+from optimizer import commands
 from optimizer.domain import Action, Command, PlanSlot
-from optimizer.planning.execution import (
-    SlotOutcome,
-    action_of,
-    apply_command,
-    command_for,
-    idle_command,
-)
+from optimizer.planning.execution import SlotOutcome, action_of, apply_command, command_for
 from optimizer.planning.inputs import PlanOptions, Problem
 from optimizer.planning.model import LpSolution
 
@@ -65,7 +61,7 @@ def _choose(
     # leaves in the battery is valued at the LP's marginal value of stored energy.
     value = float(solution.soc_value_per_kwh[t])
     best: tuple[float, Command, SlotOutcome] | None = None
-    for command in (first, second, idle_command(options.command_duration_h)):
+    for command in (first, second, commands.basic(options.command_duration_h)):
         if command is None:
             continue
         outcome = _play(problem, slot, command)
@@ -81,7 +77,7 @@ def _choose(
         if best is None or score < best[0] - 1e-9:
             best = (score, command, outcome)
     if best is None:
-        idle = idle_command(options.command_duration_h)
+        idle = commands.basic(options.command_duration_h)
         return idle, _play(problem, slot, idle)
     return best[1], best[2]
 
@@ -91,8 +87,8 @@ def _row(
 ) -> PlanSlot:
     dt, battery = problem.dt_h, problem.battery
     return PlanSlot(
-        start=problem.index[t].to_pydatetime(),
-        end=(problem.index[t] + np.timedelta64(int(dt * 3600), "s")).to_pydatetime(),
+        start=problem.starts[t],
+        end=problem.starts[t] + timedelta(hours=dt),
         action=action_of(command),
         charge_kw=outcome.charge_kwh / dt,
         discharge_kw=outcome.discharge_kwh / dt,
@@ -125,7 +121,7 @@ def executable_slots(
             action_of(command) is not Action.IDLE
             and outcome.charge_kwh + outcome.discharge_kwh <= TOL_KWH
         ):
-            command = idle_command(options.command_duration_h)
+            command = commands.basic(options.command_duration_h)
         slots.append(_row(problem, t, soc, command, outcome))
         soc = outcome.soc_end_kwh
     return slots
@@ -134,7 +130,7 @@ def executable_slots(
 def idle_slots(problem: Problem, options: PlanOptions) -> list[PlanSlot]:
     """The do-nothing timetable: ``SET_BASIC_MODE`` in every slot."""
     slots: list[PlanSlot] = []
-    idle = idle_command(options.command_duration_h)
+    idle = commands.basic(options.command_duration_h)
     for t in range(problem.n):
         outcome = _play(problem, _SlotInput(t, problem.soc_start_kwh), idle)
         slots.append(_row(problem, t, problem.soc_start_kwh, idle, outcome))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from optimizer.device import commands
+from optimizer import commands
 from optimizer.domain import Command, DeviceCommand
 from optimizer.errors import InvalidInput
 
