@@ -60,14 +60,15 @@ def _window(settings: Settings, start: str | None, end: str | None) -> tuple[dat
 def _report(
     series: PriceSeries, result: SaveResult, settings: Settings, lo: datetime, hi: datetime
 ) -> None:
-    """One line per stored series, plus what validation would flag (nothing is changed)."""
+    """One line per stored series, plus what validation would flag in ``[lo, hi)`` — the part
+    of the window whose prices should be published by now (nothing is changed)."""
     err_console.print(
         f"{series.tariff}: {len(series.frame)} slot(s) fetched; stored {result.inserted} new "
         f"vintage row(s), {result.unchanged} unchanged, {result.revised} revised",
         highlight=False,
         soft_wrap=True,
     )
-    if series.empty:
+    if series.empty or hi <= lo:
         return
     step = slot_length(series.frame)
     problems = find_problems(series, lo, hi, rules(settings.tariff), step)
@@ -98,14 +99,14 @@ def fetch(
         with httpx.Client(headers={"User-Agent": "xstorage-optimizer"}) as client:
             fetched = fetch_prices(settings.tariff, client, lo, hi, now)
         with Store.from_settings(settings.store) as store:
-            for series in (fetched.import_prices, fetched.export_prices):
-                if series is not None:
-                    _report(series, _store(series, store), settings, lo, hi)
+            results = [(series, _store(series, store)) for series in fetched.both()]
             status = publication_status(
                 now, store.price_coverage(fetched.import_prices.tariff), settings.tariff.timezone,
                 settings.tariff.publish_time, settings.tariff.day_start,
                 settings.tariff.late_after_minutes,
             )  # fmt: skip
+        for series, result in results:
+            _report(series, result, settings, lo, min(hi, status.expected_until))
         if fetched.standing_charge_per_day is not None:
             err_console.print(
                 f"standing charge: {fetched.standing_charge_per_day:.4f} per day", soft_wrap=True

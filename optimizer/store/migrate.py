@@ -42,10 +42,14 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade_engine(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the database behind ``engine`` to ``revision`` in one transaction."""
+    """Upgrade the database behind ``engine`` to ``revision`` in one transaction.
+
+    On SQLite the transaction starts with ``BEGIN IMMEDIATE``, so two processes opening a new
+    database at once upgrade one after the other (the second finds it done).
+    """
     config = _config()
     try:
-        with engine.begin() as connection:
+        with engine.execution_options(sqlite_immediate=True).begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     except SQLAlchemyError as exc:

@@ -29,11 +29,16 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TariffPrices:
-    """Import prices, export prices (``None`` without an export tariff), standing charge."""
+    """Import prices, export prices (``None`` without an export tariff), and the standing charge
+    in currency units per day (Octopus only)."""
 
     import_prices: PriceSeries
     export_prices: PriceSeries | None
     standing_charge_per_day: float | None = None
+
+    def both(self) -> list[PriceSeries]:
+        """Import prices, then export prices if there are any."""
+        return [self.import_prices, *([self.export_prices] if self.export_prices else [])]
 
 
 def http_policy(settings: TariffSettings) -> HttpPolicy:
