@@ -61,6 +61,15 @@ class BulkHiGHS(pulp.HiGHS):  # type: ignore[misc]
             if value is not None:
                 lp.solverModel.setOptionValue(key, value)
 
+    def actualSolve(self, lp: pulp.LpProblem) -> int:  # noqa: N802 (PuLP's name)
+        """PuLP's sequence, less one of its three full passes over the variables."""
+        self.createAndConfigureSolver(lp)
+        self.buildSolverModel(lp)
+        self.callSolver(lp)
+        status, sol_status = self.findSolutionValues(lp)
+        lp.assignStatus(status, sol_status)
+        return int(status)
+
     def buildSolverModel(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
         inf = highspy.kHighsInf
         variables = lp.variables()

@@ -61,6 +61,8 @@ def _choose(
     # leaves in the battery is valued at the LP's marginal value of stored energy.
     value = float(solution.soc_value_per_kwh[t])
     best: tuple[float, Command, SlotOutcome] | None = None
+    if action_of(first) is Action.IDLE:
+        return first, _play(problem, slot, first)
     for command in (first, second, commands.basic(options.command_duration_h)):
         if command is None:
             continue
