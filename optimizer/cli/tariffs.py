@@ -183,6 +183,9 @@ def import_csv(
     replace: Annotated[
         bool, typer.Option(help="Load/PV: overwrite slots stored differently.")
     ] = False,
+    fetched_at: Annotated[
+        str | None, typer.Option(help="Price: when these prices became known (UTC); default now.")
+    ] = None,
 ) -> None:
     """Import a price, load or PV CSV into the history store."""
     settings = settings_from(config)
@@ -194,7 +197,8 @@ def import_csv(
                 factor = price_factor(unit or settings.tariff.csv_unit)
                 frame = _frame(series, ends, "price_per_kwh", factor)
                 name = tariff or settings.tariff.import_code()
-                result = store.save_prices(frame, "csv", name, datetime.now(UTC))
+                known = parse_utc(fetched_at, "--fetched-at") if fetched_at else datetime.now(UTC)
+                result = store.save_prices(frame, "csv", name, known)
             else:
                 frame = _frame(series, ends, "kwh", _energy_factor(unit or "kWh"))
                 result = store.save_series(str(kind), frame, file.name, replace)

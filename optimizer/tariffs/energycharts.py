@@ -8,6 +8,7 @@ spacing (60 or 15 minutes). ``null`` prices stay NaN so validation can name the 
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,8 @@ from optimizer.errors import TariffError
 from optimizer.tariffs.http import DEFAULT_POLICY, HttpPolicy, get_json
 from optimizer.tariffs.model import price_frame
 from optimizer.timeseries import require_utc
+
+log = logging.getLogger(__name__)
 
 
 def _numbers(payload: dict[str, Any], key: str) -> list[Any]:
@@ -45,6 +48,8 @@ def parse_prices(payload: Any, default_minutes: int = 60) -> pd.DataFrame:
     if len(seconds) != len(prices):
         raise TariffError(f"Energy-Charts: {len(seconds)} unix_seconds but {len(prices)} prices")
     factor = _unit_factor(payload.get("unit", "EUR / MWh"))
+    if payload.get("deprecated") is True:
+        log.warning("Energy-Charts says this /price request is deprecated; check its API notes")
     for i, (second, price) in enumerate(zip(seconds, prices, strict=True)):
         if not isinstance(second, int) or isinstance(second, bool):
             raise TariffError(f"Energy-Charts: unix_seconds[{i}] = {second!r} is not an integer")

@@ -141,6 +141,19 @@ def parse_document(body: bytes | str) -> pd.DataFrame:
     return pd.concat(frames).sort_index(kind="stable")
 
 
+def created_at(body: bytes | str) -> datetime | None:
+    """The document's ``createdDateTime`` (UTC): when ENTSO-E published these prices."""
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return None
+    text = root.findtext("{*}createdDateTime")
+    try:
+        return parse_utc(text, "createdDateTime") if text else None
+    except InvalidInput:
+        return None
+
+
 def pick_resolution(frame: pd.DataFrame, minutes: int) -> pd.DataFrame:
     """Keep one resolution: ``minutes`` if present, else the finest; drop exact repeats."""
     if frame.empty:

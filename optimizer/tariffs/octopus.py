@@ -179,8 +179,16 @@ def fetch_pages(
         page = get_json(client, next_url, params, policy)
         pages.append(page)
         next_url = parse_page(page, f"{next_url} page {len(pages)}")[1]
+        if next_url is not None and not _same_origin(next_url, url):
+            raise TariffError(f"GET {url}: 'next' points to another server ({next_url})")
         params = None  # ``next`` is a full URL with its own query string
     return pages
+
+
+def _same_origin(one: str, other: str) -> bool:
+    """Same scheme, host and port: ``next`` links are only followed on the API's own server."""
+    a, b = httpx.URL(one), httpx.URL(other)
+    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
 
 
 def rates_url(api_url: str, product: str, tariff: str, kind: str = "standard-unit-rates") -> str:

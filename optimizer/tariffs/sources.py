@@ -98,7 +98,9 @@ def _standing_charge(
         return None
 
 
-def _eu(settings: TariffSettings, spot: pd.DataFrame, now: datetime) -> TariffPrices:
+def _eu(
+    settings: TariffSettings, spot: pd.DataFrame, now: datetime, published: datetime | None
+) -> TariffPrices:
     """Spot EUR/MWh frame → retail import and export series."""
     retail = formula(settings)
     source = settings.source
@@ -106,8 +108,8 @@ def _eu(settings: TariffSettings, spot: pd.DataFrame, now: datetime) -> TariffPr
     imports = price_frame(spot.index, ends, retail.import_per_kwh(values))
     exports = price_frame(spot.index, ends, retail.export_per_kwh(values))
     return TariffPrices(
-        PriceSeries(source, settings.import_code(), imports, now),
-        PriceSeries(source, settings.export_code(), exports, now),
+        PriceSeries(source, settings.import_code(), imports, now, published),
+        PriceSeries(source, settings.export_code(), exports, now, published),
     )
 
 
@@ -162,14 +164,14 @@ def fetch_prices(
             start, end, http_policy(settings),
         )  # fmt: skip
         frame = entsoe.pick_resolution(entsoe.parse_document(body), settings.resolution_minutes)
-        return _eu(settings, _window(frame, start, end), now)
+        return _eu(settings, _window(frame, start, end), now, entsoe.created_at(body))
     if settings.source == "energy-charts":
         payload = energycharts.fetch_payload(
             client, settings.energy_charts_url, settings.bidding_zone, start, end,
             http_policy(settings),
         )  # fmt: skip
         frame = energycharts.parse_prices(payload, settings.resolution_minutes)
-        return _eu(settings, _window(frame, start, end), now)
+        return _eu(settings, _window(frame, start, end), now, None)
     if settings.source == "static":
         return _static(settings, start, end, now)
     return _csv(settings, start, end, now)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -10,6 +13,7 @@ from optimizer.store import Store, current_revision, head_revision, upgrade
 from optimizer.store.engine import make_engine
 from optimizer.store.schema import plans, prices, readings
 
+ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2023, 3, 26, tzinfo=UTC)
 BASE_TABLES = {"prices", "readings", "plans", "plan_slots", "commands"}
 
@@ -80,3 +84,15 @@ def test_upgrade_from_previous_revision_keeps_data(url: str) -> None:
         assert plan is not None
         assert plan.inputs == {"a": 1}
         assert store.metrics(T0, T0.replace(day=27)).empty
+
+
+def test_alembic_command_line_uses_the_shipped_ini(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    ini = ROOT / "optimizer" / "store" / "migrations" / "alembic.ini"
+    alembic = Path(sys.executable).with_name("alembic")
+    done = subprocess.run(
+        [str(alembic), "-c", str(ini), "-x", f"url={url}", "upgrade", "head"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert revision(url) == "0002"

@@ -76,9 +76,8 @@ def test_fetch_failure_exits_2_and_stores_nothing(tmp_path: Path, api: FakeApi) 
 
 def test_import_csv_price_and_load(tmp_path: Path) -> None:
     cfg = config(tmp_path)
-    done = runner.invoke(
-        app, ["import-csv", "--config", str(cfg), "--kind", "price", "--file", str(IMPORT_CSV)]
-    )
+    args = ["--kind", "price", "--file", str(IMPORT_CSV), "--fetched-at", "2023-12-21T00:00Z"]
+    done = runner.invoke(app, ["import-csv", "--config", str(cfg), *args])
     assert done.exit_code == 0, done.output
     assert "19916 row(s); stored 19916" in done.output
     done = runner.invoke(
@@ -100,6 +99,8 @@ def test_import_csv_price_and_load(tmp_path: Path) -> None:
         start = datetime(2022, 11, 1, tzinfo=UTC)
         prices = store.prices("E-1R-AGILE-24-10-01-C", start, datetime(2022, 11, 2, tzinfo=UTC))
         assert prices.iloc[0] == pytest.approx(0.1261)
+        known = store.price_frame("E-1R-AGILE-24-10-01-C", start, start + pd.Timedelta(hours=1))
+        assert known["fetched_at"].iloc[0] == datetime(2023, 12, 21, tzinfo=UTC)
         load = store.load_series("load", start, datetime(2022, 11, 2, tzinfo=UTC))
         expected = read_series_csv(LOAD_CSV)[pd.Timestamp(start) :].iloc[0] / 1000
         assert load.iloc[0] == pytest.approx(expected)

@@ -182,6 +182,7 @@ def test_entsoe_fetch_sends_the_token_but_never_prints_it(
     assert query["periodStart"] == "202303252300"
     assert query["periodEnd"] == "202303262200"
     assert len(prices.import_prices.frame) == 23
+    assert prices.import_prices.published_at == datetime(2023, 3, 25, 11, 58, 1, tzinfo=UTC)
     assert prices.import_prices.prices.iloc[0] == pytest.approx(94.57 / 1000 * 1.09)
     api.routes["/api"] = lambda q: Reply(401, b"Unauthorized", "text/plain")
     with pytest.raises(TariffError) as failure:
@@ -197,3 +198,9 @@ def test_entsoe_without_token_names_the_variable(
     tariff = eu_settings(api, "entsoe")
     with pytest.raises(ConfigError, match=f"tariff.entsoe_token_env = {TOKEN_ENV}"):
         fetch_prices(tariff, httpx.Client(), NOW, NOW.replace(day=2), NOW)
+
+
+def test_energy_charts_deprecated_flag_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    payload = fixture_json("energy_charts_DE-LU_15min.json") | {"deprecated": True}
+    parse_prices(payload)
+    assert "deprecated" in caplog.text

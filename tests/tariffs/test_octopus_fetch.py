@@ -201,3 +201,12 @@ def test_connection_refused_is_a_tariff_error() -> None:
     start = datetime(2023, 5, 1, tzinfo=UTC)
     with pytest.raises(TariffError, match="could not connect"):
         fetch_pages(httpx.Client(), url, start, start + timedelta(days=1), FAST)
+
+
+def test_next_link_to_another_server_is_not_followed(api: FakeApi) -> None:
+    url = rates_url(api.base_url, "AGILE-24-10-01", "E-1R-AGILE-24-10-01-C")
+    elsewhere = "https://example.invalid/v1/products/X/"
+    api.routes[IMPORT] = lambda q: Reply.json({"count": 2, "next": elsewhere, "results": []})
+    start = datetime(2023, 5, 1, tzinfo=UTC)
+    with pytest.raises(TariffError, match="'next' points to another server"):
+        fetch_pages(httpx.Client(), url, start, start + timedelta(days=1), FAST)
