@@ -3,7 +3,7 @@ imported load/PV, plans and commands. SQLite by default, PostgreSQL by URL; Alem
 ship inside the package and run on open (or via ``upgrade(url)``).
 """
 
-from optimizer.store.migrate import current_revision, head_revision, upgrade
+from optimizer.store.migrate import current_revision, downgrade, head_revision, upgrade
 from optimizer.store.prices import SaveResult
 from optimizer.store.records import CommandRecord, Reading, StoredPlan
 from optimizer.store.store import Store
@@ -15,6 +15,7 @@ __all__ = [
     "Store",
     "StoredPlan",
     "current_revision",
+    "downgrade",
     "head_revision",
     "upgrade",
 ]

@@ -56,6 +56,20 @@ def upgrade_engine(engine: Engine, revision: str = "head") -> None:
         raise StoreError(f"migration to {revision} failed: {exc}") from exc
 
 
+def downgrade(url: str, revision: str) -> None:
+    """Downgrade the database at ``url`` to ``revision`` (drops what later revisions added)."""
+    engine = make_engine(url)
+    config = _config()
+    try:
+        with engine.execution_options(sqlite_immediate=True).begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"migration down to {revision} failed: {exc}") from exc
+    finally:
+        engine.dispose()
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     """Upgrade the database at ``url`` to ``revision`` (default: the newest)."""
     engine = make_engine(url)

@@ -7,9 +7,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import sqlalchemy as sa
 
-from optimizer.store import Store, current_revision, head_revision, upgrade
+from optimizer.store import Store, current_revision, downgrade, head_revision, upgrade
 from optimizer.store.engine import make_engine
 from optimizer.store.schema import plans, prices, readings
 
@@ -96,3 +97,17 @@ def test_alembic_command_line_uses_the_shipped_ini(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert revision(url) == "0002"
+
+
+def test_downgrade_to_previous_and_up_again_keeps_base_data(url: str) -> None:
+    with Store(url) as store:
+        store.save_prices(
+            pd.DataFrame({"end": [T0.replace(minute=30)], "price_per_kwh": [0.3]}, index=[T0]),
+            "csv", "T", T0,
+        )  # fmt: skip
+    downgrade(url, "0001")
+    assert revision(url) == "0001"
+    assert tables(url) == BASE_TABLES
+    upgrade(url)
+    with Store(url) as store:
+        assert list(store.prices("T", T0, T0.replace(hour=1))) == [0.3]
