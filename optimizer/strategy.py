@@ -1,0 +1,79 @@
+"""The one interface every planning policy implements, and what it may know when it decides.
+
+A strategy is any object with a ``name`` and ``decide(context) -> Sequence[Command]``: one
+device command per slot from ``context.now``, at most ``context.n`` of them. The context holds
+only what was known at the decision time: prices published so far, forecasts built from the
+past, the measured SOC and the battery and grid limits. Strategies marked
+``foresight = "perfect"`` are benchmarks: the backtester hands them the actual future instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol, runtime_checkable
+
+import pandas as pd
+
+from optimizer.domain import BatterySpec, Command, GridSpec
+from optimizer.planning import PlanOptions, Problem
+from optimizer.timeseries import FloatArray
+
+Foresight = Literal["realistic", "perfect"]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionContext:
+    """Everything a strategy may use at ``now`` (UTC), one array entry per slot from ``now``.
+
+    Prices are currency units per kWh; load and PV are kWh per slot (forecasts, except for
+    perfect-foresight strategies, which get the actuals); ``soc_pct`` is the measured SOC.
+    """
+
+    now: datetime
+    index: pd.DatetimeIndex
+    price_import_per_kwh: FloatArray
+    price_export_per_kwh: FloatArray
+    load_kwh: FloatArray
+    pv_kwh: FloatArray
+    soc_pct: float
+    battery: BatterySpec
+    grid: GridSpec
+    options: PlanOptions
+
+    @property
+    def n(self) -> int:
+        """Number of slots known from ``now``."""
+        return len(self.index)
+
+    @property
+    def dt_h(self) -> float:
+        """Slot length in hours."""
+        return self.options.slot_minutes / 60.0
+
+    def problem(self) -> Problem:
+        """The context as the planner's arrays-only ``Problem`` (no re-checking needed)."""
+        return Problem(
+            index=self.index,
+            dt_h=self.dt_h,
+            price_import=self.price_import_per_kwh,
+            price_export=self.price_export_per_kwh,
+            load_kwh=self.load_kwh,
+            pv_kwh=self.pv_kwh,
+            soc_start_kwh=self.battery.kwh(self.soc_pct),
+            battery=self.battery,
+            grid=self.grid,
+        )
+
+
+@runtime_checkable
+class Strategy(Protocol):
+    """A planning policy: ``decide`` returns one command per slot from ``context.now``."""
+
+    name: str
+    foresight: Foresight
+
+    def decide(self, context: DecisionContext) -> Sequence[Command]:
+        """Commands for the slots of ``context`` (fewer is allowed: the rest idle)."""
+        ...
