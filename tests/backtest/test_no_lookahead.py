@@ -1,0 +1,94 @@
+"""Corrupting anything after a decision time must leave that decision unchanged."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from optimizer.backtest import BacktestConfig, run_backtest
+from optimizer.backtest_data import PublicationRule, SeriesSet, prepare_inputs
+from optimizer.domain import Command
+from optimizer.strategy import DecisionContext, Foresight
+from strategies.lp import LpStrategy
+from tests.backtest.helpers import series, utc
+
+START, END = "2023-05-01T00:00Z", "2023-05-03T00:00Z"
+
+
+class Recording:
+    """Wraps the LP strategy and records every context and decision."""
+
+    name = "recording-lp"
+    foresight: Foresight = "realistic"
+
+    def __init__(self) -> None:
+        self.inner = LpStrategy()
+        self.log: list[tuple[datetime, DecisionContext, list[Command]]] = []
+
+    def decide(self, context: DecisionContext) -> Sequence[Command]:
+        commands = list(self.inner.decide(context))
+        self.log.append((context.now, context, commands))
+        return commands
+
+
+def _raw(seed: int) -> dict[str, pd.Series]:
+    rng = np.random.default_rng(seed)
+    n = 48 * 40  # 40 days of history and future around the replay window
+    first = "2023-04-01T00:00Z"
+    return {
+        "imp": series(first, rng.uniform(-0.05, 0.6, n)),
+        "exp": series(first, rng.uniform(0.0, 0.3, n)),
+        "load": series(first, rng.uniform(0.05, 1.2, n)),
+        "pv": series(first, rng.uniform(0.0, 0.8, n)),
+    }
+
+
+def _run(raw: dict[str, pd.Series]) -> Recording:
+    inputs = prepare_inputs(
+        SeriesSet(raw["imp"], raw["load"], raw["exp"], raw["pv"]), utc(START), utc(END), 30
+    )
+    strategy = Recording()
+    run_backtest(strategy, inputs, BacktestConfig(replan="hour"))
+    return strategy
+
+
+@pytest.mark.parametrize("decision", [0, 7, 15, 23, 33])
+def test_corrupting_the_future_leaves_the_decision_unchanged(decision: int) -> None:
+    raw = _raw(1)
+    baseline = _run(raw)
+    now = baseline.log[decision][0]
+    known_until = PublicationRule(time(16), time(23)).known_until(now)
+    assert known_until is not None
+    rng = np.random.default_rng(99)
+    corrupted = {k: v.copy() for k, v in raw.items()}
+    for key in ("imp", "exp"):  # prices not yet published at ``now``
+        late = corrupted[key].index >= pd.Timestamp(known_until)
+        corrupted[key][late] = rng.uniform(-1.0, 2.0, int(late.sum()))
+    for key in ("load", "pv"):  # actual energy from ``now`` on
+        late = corrupted[key].index >= pd.Timestamp(now)
+        corrupted[key][late] = rng.uniform(0.0, 3.0, int(late.sum()))
+    again = _run(corrupted)
+    for (t0, ctx0, cmd0), (t1, ctx1, cmd1) in zip(
+        baseline.log[: decision + 1], again.log[: decision + 1], strict=True
+    ):
+        assert t0 == t1
+        assert ctx0.soc_pct == ctx1.soc_pct
+        np.testing.assert_array_equal(ctx0.price_import_per_kwh, ctx1.price_import_per_kwh)
+        np.testing.assert_array_equal(ctx0.load_kwh, ctx1.load_kwh)
+        assert cmd0 == cmd1
+    # The corruption is real: some later decision does change.
+    assert any(a[2] != b[2] for a, b in zip(baseline.log, again.log, strict=False))
+
+
+def test_context_never_shows_unpublished_prices() -> None:
+    strategy = _run(_raw(2))
+    rule = PublicationRule(time(16), time(23))
+    for now, context, _ in strategy.log:
+        until = rule.known_until(now)
+        assert until is not None
+        assert context.index[-1] < pd.Timestamp(until)
+        assert context.index[0] == pd.Timestamp(now)
