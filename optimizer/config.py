@@ -331,6 +331,52 @@ class ServiceSettings(BaseModel):
     strategy: str = "lp"
 
 
+class BacktestSettings(BaseModel):
+    """``[backtest]``: how history is replayed and where user strategies come from.
+
+    Times are local clock times in ``price_timezone``; lags are days; energies kWh per slot.
+    """
+
+    model_config = _FROZEN
+
+    strategy: str = "all"
+    strategy_modules: tuple[str, ...] = ()
+    replan: Literal["slot", "hour", "day"] = "hour"
+    prices_known: Literal["publication", "all"] = "publication"
+    publish_time: str = "16:00"
+    price_day_start: str = "23:00"
+    price_timezone: str = "Europe/London"
+    initial_soc_pct: Annotated[float, Field(ge=0, le=100)] = 10.0
+    load_lag_days: tuple[int, ...] = (7, 14, 21, 28)
+    pv_lag_days: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8)
+    fallback_load_kwh: Annotated[float, Field(ge=0)] = 0.15
+
+    @field_validator("publish_time", "price_day_start")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hours, _, minutes = value.partition(":")
+        ok = len(value) == 5 and hours.isdigit() and minutes.isdigit()
+        if not ok or int(hours) > 23 or int(minutes) > 59:
+            raise ValueError('must be a 24-hour clock time "HH:MM"')
+        return value
+
+    @field_validator("strategy_modules")
+    @classmethod
+    def _module_paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for path in value:
+            module, sep, attribute = path.partition(":")
+            if not (module and sep and attribute):
+                raise ValueError(f"{path!r} must look like package.module:ClassName")
+        return value
+
+    @field_validator("load_lag_days", "pv_lag_days")
+    @classmethod
+    def _lags(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or min(value) < 1:
+            raise ValueError("must list at least one lag of 1 day or more")
+        return value
+
+
 class Settings(BaseModel):
     """The whole validated settings file."""
 
@@ -343,6 +389,7 @@ class Settings(BaseModel):
     tariff: TariffSettings = TariffSettings()
     store: StoreSettings = StoreSettings()
     service: ServiceSettings = ServiceSettings()
+    backtest: BacktestSettings = BacktestSettings()
 
 
 def _format_error(error: Any, raw: dict[str, Any]) -> str:

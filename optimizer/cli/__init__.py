@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from optimizer.cli import backtest as _backtest
 from optimizer.cli import device as _device
 from optimizer.cli import plan as _plan
 from optimizer.cli import tariffs as _tariffs
@@ -30,6 +31,7 @@ def _root() -> None:
 _plan.register(app)
 _device.register(app)
 _tariffs.register(app)
+_backtest.register(app)
 
 
 def main() -> None:

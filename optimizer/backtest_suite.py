@@ -1,0 +1,156 @@
+"""Compose a backtest from settings and files: inputs, config, strategies by name, summaries.
+
+The CLI, ``tune`` and the notebooks all go through here. Strategies are resolved by name with
+``optimizer.strategy_registry`` (importlib/entry points), never imported statically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from optimizer.backtest import BacktestConfig, BacktestResult, Progress, run_backtest
+from optimizer.backtest_data import (
+    BacktestInputs,
+    PublicationRule,
+    SeriesSet,
+    check_horizon,
+    prepare_inputs,
+)
+from optimizer.backtest_report import summary
+from optimizer.config import Settings
+from optimizer.csvdata import price_factor, read_series_csv
+from optimizer.errors import InvalidInput
+from optimizer.planning import PlanOptions
+from optimizer.strategy_registry import resolve
+from optimizer.timeseries import to_slots
+
+ALL = ("perfect", "lp", "cheapest-slots", "self-use", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class DataFiles:
+    """CSV files in the ``data/`` shape; prices in ``price_unit``, energies kWh per interval."""
+
+    prices: Path
+    load: Path
+    export_prices: Path | None = None
+    pv: Path | None = None
+    price_unit: str = "p/kWh"
+
+
+def _read(path: Path | None, kind: str, minutes: int, factor: float = 1.0) -> pd.Series | None:
+    if path is None:
+        return None
+    return to_slots(read_series_csv(path) * factor, minutes, kind, str(path))
+
+
+def read_series(files: DataFiles, settings: Settings) -> SeriesSet:
+    """The four input series on the planner's slot length (prices per kWh)."""
+    minutes, factor = settings.planner.slot_minutes, price_factor(files.price_unit)
+    prices = _read(files.prices, "price", minutes, factor)
+    load = _read(files.load, "energy", minutes)
+    assert prices is not None
+    assert load is not None
+    return SeriesSet(
+        price_import=prices,
+        load_kwh=load,
+        price_export=_read(files.export_prices, "price", minutes, factor),
+        pv_kwh=_read(files.pv, "energy", minutes),
+        names=(str(files.prices), str(files.load), str(files.export_prices), str(files.pv)),
+    )
+
+
+def default_period(series: SeriesSet) -> tuple[datetime, datetime]:
+    """The span covered by import prices and load (and export prices / PV when given)."""
+    parts = [s for s in (series.price_import, series.load_kwh, series.price_export, series.pv_kwh)
+             if s is not None]  # fmt: skip
+    if any(s.empty for s in parts):
+        raise InvalidInput("an input file has no rows")
+    start = max(pd.Timestamp(s.index[0]) for s in parts)
+    step = pd.Timedelta(series.price_import.index[1] - series.price_import.index[0])
+    end = min(pd.Timestamp(s.index[-1]) for s in parts) + step
+    if end <= start:
+        raise InvalidInput("the input files do not overlap in time")
+    return start.to_pydatetime(), end.to_pydatetime()
+
+
+def inputs_from(
+    series: SeriesSet, settings: Settings, period: tuple[datetime, datetime] | None = None
+) -> BacktestInputs:
+    """Aligned inputs and forecasts for ``period`` (default: the files' common span)."""
+    start, end = period or default_period(series)
+    bt = settings.backtest
+    return prepare_inputs(
+        series, start, end, settings.planner.slot_minutes, bt.price_timezone,
+        (bt.load_lag_days, bt.pv_lag_days), bt.fallback_load_kwh,
+    )  # fmt: skip
+
+
+def _clock(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def config_from(settings: Settings, replan: str | None = None) -> BacktestConfig:
+    """The replay configuration from validated settings (``replan`` overrides the setting)."""
+    bt, planner = settings.backtest, settings.planner
+    check_horizon(planner.horizon_hours, (bt.load_lag_days, bt.pv_lag_days))
+    options = PlanOptions(
+        slot_minutes=planner.slot_minutes,
+        solver=planner.solver,
+        terminal_soc_value=planner.terminal_soc_value,
+        discharge_command=settings.device.discharge_command,
+    )
+    rule = PublicationRule(
+        _clock(bt.publish_time), _clock(bt.price_day_start), bt.price_timezone,
+        all_known=bt.prices_known == "all",
+    )  # fmt: skip
+    return BacktestConfig(
+        battery=settings.battery.spec(),
+        grid=settings.grid.spec(),
+        options=options,
+        replan=replan or bt.replan,  # type: ignore[arg-type]
+        horizon_hours=planner.horizon_hours,
+        publication=rule,
+        initial_soc_pct=bt.initial_soc_pct,
+    )
+
+
+def strategy_names(choice: str) -> list[str]:
+    """``all`` or a comma-separated list; ``perfect`` always runs (it is the reference)."""
+    names = list(ALL) if choice == "all" else [n.strip() for n in choice.split(",") if n.strip()]
+    return ["perfect", *[n for n in names if n != "perfect"]]
+
+
+def run_strategies(
+    names: Sequence[str],
+    inputs: BacktestInputs,
+    config: BacktestConfig,
+    extra_modules: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> tuple[list[BacktestResult], list[dict[str, Any]]]:
+    """Run each strategy (``perfect`` first); summaries carry the captured share."""
+    results = [run_backtest(resolve(n, extra_modules), inputs, config, progress) for n in names]
+    perfect = next((r for r in results if r.strategy == "perfect"), None)
+    perfect_cost = float(perfect.frame["cost"].sum()) if perfect is not None else None
+    summaries = [summary(r, config.battery, perfect_cost) for r in results]
+    return results, summaries
+
+
+def with_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:
+    """Settings with ``section.key`` values replaced (validated again)."""
+    from optimizer.config import parse_settings
+
+    raw = settings.model_dump(mode="json")
+    for dotted, value in overrides.items():
+        section, _, key = dotted.partition(".")
+        if section not in raw or not key:
+            raise InvalidInput(f"--param {dotted}: must be section.key of the settings file")
+        raw[section][key] = value
+    return parse_settings(raw, "--param")

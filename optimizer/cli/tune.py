@@ -1,0 +1,116 @@
+"""``xstorage-optimizer tune``: backtest a grid of settings in parallel processes and rank them."""
+
+from __future__ import annotations
+
+import itertools
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from optimizer.backtest_suite import (
+    DataFiles,
+    config_from,
+    inputs_from,
+    read_series,
+    run_strategies,
+    with_overrides,
+)
+from optimizer.cli.backtest import (
+    ConfigOpt,
+    ExportOpt,
+    FromOpt,
+    LoadOpt,
+    PricesOpt,
+    PvOpt,
+    ToOpt,
+    UnitOpt,
+    period_from,
+)
+from optimizer.cli.common import errors_to_exit, settings_from
+from optimizer.config import Settings
+from optimizer.errors import InvalidInput
+
+
+def _value(text: str) -> Any:
+    """A grid value: a number when it parses as one, else the string (``auto``, ``none``)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def parse_params(params: list[str]) -> list[dict[str, Any]]:
+    """``section.key=a,b,c`` options → every combination as a dict of overrides."""
+    axes: list[list[tuple[str, Any]]] = []
+    for param in params:
+        key, sep, values = param.partition("=")
+        if not sep or "." not in key or not values:
+            raise InvalidInput(f"--param {param!r}: use section.key=value1,value2")
+        axes.append([(key.strip(), _value(v.strip())) for v in values.split(",")])
+    return [dict(combo) for combo in itertools.product(*axes)]
+
+
+def _evaluate(
+    settings: Settings,
+    files: DataFiles,
+    period: tuple[Any, Any] | None,
+    overrides: dict[str, Any],
+    strategy: str,
+) -> dict[str, Any]:
+    """One grid point (runs in a worker process): the summary of ``strategy``."""
+    tuned = with_overrides(settings, overrides)
+    inputs = inputs_from(read_series(files, tuned), tuned, period)
+    _, summaries = run_strategies([strategy], inputs, config_from(tuned))
+    return {"overrides": overrides, **summaries[0]}
+
+
+def _toml(overrides: dict[str, Any]) -> str:
+    sections: dict[str, list[str]] = {}
+    for dotted, value in overrides.items():
+        section, _, key = dotted.partition(".")
+        text = f'"{value}"' if isinstance(value, str) else f"{value:g}"
+        sections.setdefault(section, []).append(f"{key} = {text}")
+    return "\n".join(f"[{s}]\n" + "\n".join(lines) + "\n" for s, lines in sections.items())
+
+
+def tune_command(
+    prices: PricesOpt,
+    load: LoadOpt,
+    param: Annotated[list[str], typer.Option(help="section.key=v1,v2,... (repeatable).")],
+    config: ConfigOpt = None,
+    export_prices: ExportOpt = None,
+    pv: PvOpt = None,
+    price_unit: UnitOpt = "p/kWh",
+    start: FromOpt = None,
+    end: ToOpt = None,
+    strategy: Annotated[str, typer.Option(help="Strategy to tune.")] = "lp",
+    workers: Annotated[int, typer.Option(min=1, help="Parallel processes.")] = 2,
+    best_out: Annotated[Path, typer.Option(help="Where to write the best settings (TOML).")] = Path(
+        "tuned.toml"
+    ),
+) -> None:
+    """Backtest every combination of ``--param`` values; rank by the bill; write the best."""
+    settings = settings_from(config)
+    with errors_to_exit():
+        grid = parse_params(param)
+        for overrides in grid:
+            with_overrides(settings, overrides)  # fail fast on a bad key or value
+        files = DataFiles(prices, load, export_prices, pv, price_unit)
+        period = period_from(start, end)
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(_evaluate, settings, files, period, o, strategy) for o in grid]
+            rows = sorted((f.result() for f in futures), key=lambda r: r["cost"])
+    table = Table(title=f"tune {strategy}: ranked by cost ({settings.planner.currency})")
+    for header in ("rank", "settings", "cost", "savings", "cycles"):
+        table.add_column(header)
+    for rank, row in enumerate(rows, 1):
+        label = ", ".join(f"{k}={v}" for k, v in row["overrides"].items())
+        table.add_row(str(rank), label, f"{row['cost']:.2f}", f"{row['savings']:.2f}",
+                      f"{row['cycles']:.1f}")  # fmt: skip
+    Console().print(table)
+    best_out.write_text(f"# best of {len(rows)} by backtest cost\n" + _toml(rows[0]["overrides"]))
+    Console(stderr=True).print(f"best settings written to {best_out}")
