@@ -80,12 +80,6 @@ def _report(
         )
 
 
-def _store(series: PriceSeries, store: Store) -> SaveResult:
-    return store.save_prices(
-        series.frame, series.source, series.tariff, series.fetched_at, series.published_at
-    )
-
-
 def fetch(
     config: ConfigOption = None,
     start: Annotated[str | None, typer.Option("--from", help="Window start, ISO-8601 UTC.")] = None,
@@ -99,7 +93,7 @@ def fetch(
         with httpx.Client(headers={"User-Agent": "xstorage-optimizer"}) as client:
             fetched = fetch_prices(settings.tariff, client, lo, hi, now)
         with Store.from_settings(settings.store) as store:
-            results = [(series, _store(series, store)) for series in fetched.both()]
+            results = [(series, store.save_price_series(series)) for series in fetched.both()]
             status = publication_status(
                 now, store.price_coverage(fetched.import_prices.tariff), settings.tariff.timezone,
                 settings.tariff.publish_time, settings.tariff.day_start,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from optimizer.config import StoreSettings
 from optimizer.domain import Timetable
-from optimizer.errors import StoreError
+from optimizer.errors import InvalidInput, StoreError
 from optimizer.store import prices as price_rows
 from optimizer.store.bulk import insert_rows
 from optimizer.store.engine import make_engine
@@ -26,10 +26,42 @@ from optimizer.store.migrate import current_revision, head_revision, upgrade_eng
 from optimizer.store.records import CommandRecord, Reading, StoredPlan, plan_row, slot_row
 from optimizer.store.schema import commands, energy, metrics, plan_slots, plans, readings
 from optimizer.store.schema import prices as prices_table
-from optimizer.timeseries import require_utc
+from optimizer.timeseries import interval_length, require_utc
 
 SaveResult = price_rows.SaveResult
 KINDS = ("load", "pv")
+
+
+class PriceBatch(Protocol):
+    """What ``save_price_series`` needs of a ``optimizer.tariffs.PriceSeries``."""
+
+    @property
+    def frame(self) -> pd.DataFrame: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def tariff(self) -> str: ...
+    @property
+    def fetched_at(self) -> datetime: ...
+    @property
+    def published_at(self) -> datetime | None: ...
+
+
+def _price_batch(prices: pd.DataFrame | pd.Series, tariff: str) -> pd.DataFrame:
+    """A plain price series becomes the ``end``/``price_per_kwh`` frame."""
+    if isinstance(prices, pd.DataFrame):
+        missing = {"end", "price_per_kwh"} - set(prices.columns)
+        if missing:
+            raise StoreError(f"prices {tariff}: frame lacks column(s) {', '.join(sorted(missing))}")
+        return prices
+    if len(prices) < 2:
+        raise StoreError(f"prices {tariff}: a plain series needs two rows to tell the slot length")
+    try:
+        step = interval_length(prices, f"prices {tariff}")
+    except InvalidInput as exc:
+        raise StoreError(str(exc)) from None
+    index = pd.DatetimeIndex(prices.index)
+    return pd.DataFrame({"end": index + step, "price_per_kwh": prices.to_numpy()}, index=index)
 
 
 def _number(value: Any) -> float | None:
@@ -96,18 +128,26 @@ class Store:
 
     def save_prices(
         self,
-        frame: pd.DataFrame,
+        prices: pd.DataFrame | pd.Series,
         source: str,
         tariff: str,
         fetched_at: datetime,
         published_at: datetime | None = None,
     ) -> SaveResult:
-        """Add one vintage: ``frame`` indexed by UTC slot start with ``end`` and
-        ``price_per_kwh`` (currency units per kWh) — e.g. ``PriceSeries.frame``."""
+        """Add one vintage of ``tariff`` prices in currency units per kWh, indexed by UTC slot
+        start: a frame with ``end`` and ``price_per_kwh`` (``PriceSeries.frame``), or a plain
+        series (slot end = start + its interval length)."""
         fetched_at = require_utc(fetched_at, "fetched_at")
         published = require_utc(published_at, "published_at") if published_at else None
+        frame = _price_batch(prices, tariff)
         with self._write(f"prices {tariff} fetched at {fetched_at.isoformat()}") as conn:
             return price_rows.save_price_rows(conn, frame, source, tariff, fetched_at, published)
+
+    def save_price_series(self, series: PriceBatch) -> SaveResult:
+        """Store a ``PriceSeries`` (from ``optimizer.tariffs``) as one vintage."""
+        return self.save_prices(
+            series.frame, series.source, series.tariff, series.fetched_at, series.published_at
+        )
 
     def price_frame(
         self, tariff: str, start: datetime, end: datetime, as_of: datetime | None = None

@@ -12,7 +12,7 @@ import pytest
 from optimizer.domain import Action, Command, DeviceCommand, PlanSlot, Timetable
 from optimizer.errors import InvalidInput, StoreError
 from optimizer.store import CommandRecord, Reading, Store
-from optimizer.tariffs import price_frame
+from optimizer.tariffs import PriceSeries, price_frame
 
 T0 = datetime(2023, 10, 28, 23, tzinfo=UTC)
 HALF = pd.Timedelta(minutes=30)
@@ -203,3 +203,17 @@ def test_bad_url_is_a_store_error(tmp_path: object) -> None:
         Store("mysql://x/y")
     with pytest.raises(StoreError, match="cannot open"):
         Store("postgresql+psycopg://postgres@127.0.0.1:9/none?connect_timeout=1")
+
+
+def test_plain_series_and_price_series_are_accepted(store: Store) -> None:
+    index = pd.date_range(T0, periods=3, freq="1h")
+    assert store.save_prices(pd.Series([0.1, 0.2, 0.3], index=index), "x", "H", T0).inserted == 3
+    got = store.price_frame("H", T0, T0 + timedelta(hours=3))
+    assert got["end"].iloc[-1] == T0 + timedelta(hours=3)
+    series = PriceSeries("octopus", "P", frame([0.5, 0.6]), T0, published_at=T0 - HALF)
+    assert store.save_price_series(series).inserted == 2
+    assert store.price_frame("P", T0, T0 + HALF)["published_at"].iloc[0] == T0 - HALF
+    with pytest.raises(StoreError, match="frame lacks column"):
+        store.save_prices(pd.DataFrame({"price": [1.0]}, index=index[:1]), "x", "H", T0)
+    with pytest.raises(StoreError, match="needs two rows"):
+        store.save_prices(pd.Series([0.1], index=index[:1]), "x", "H", T0)
