@@ -19,24 +19,45 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from optimizer.domain import Command
+from optimizer.domain import Action, Command, DeviceCommand, PlanSlot
 from optimizer.planning import Problem, plan_problem
 from optimizer.strategy import DecisionContext, Foresight
 from strategies.relaxation import solve_relaxation
 
 BLOCK_DAYS = 7
+#: Export below this (kWh in a slot) counts as none when deciding to follow the load.
+EXPORT_TOL_KWH = 1e-6
 
 
 class LpStrategy:
-    """Plan the known window with the LP and follow its device commands until the next re-plan."""
+    """Plan the known window with the LP and follow its device commands until the next re-plan.
+
+    Where the plan discharges only to cover the house (it exports nothing in that slot), the
+    slot is given to the device's own self-consumption mode instead of a fixed discharge power:
+    the device then follows the *actual* load, so a load forecast that is too high does not
+    spill battery energy to the grid at the export price, and one that is too low does not
+    import at the peak price. ``follow_load=False`` keeps the planner's fixed-power commands.
+    """
 
     name = "lp"
     foresight: Foresight = "realistic"
 
+    def __init__(self, follow_load: bool = True) -> None:
+        self.follow_load = follow_load
+
     def decide(self, context: DecisionContext) -> Sequence[Command]:
         """The planner's commands for ``context`` (prices known so far, forecast load/PV)."""
         timetable = plan_problem(context.problem(), context.options)
-        return [slot.command for slot in timetable.slots]
+        if not self.follow_load:
+            return [slot.command for slot in timetable.slots]
+        return [_follow_load(slot) for slot in timetable.slots]
+
+
+def _follow_load(slot: PlanSlot) -> Command:
+    """Self-consumption mode for a slot that discharges only for the house, else the plan's."""
+    if slot.action is Action.DISCHARGE and slot.grid_export_kwh <= EXPORT_TOL_KWH:
+        return Command(DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION, slot.command.duration_h, None)
+    return slot.command
 
 
 def _block(problem: Problem, a: int, b: int, soc_kwh: float) -> Problem:

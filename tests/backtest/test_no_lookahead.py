@@ -56,7 +56,7 @@ def _run(raw: dict[str, pd.Series]) -> Recording:
     return strategy
 
 
-@pytest.mark.parametrize("decision", [0, 7, 15, 23, 33])
+@pytest.mark.parametrize("decision", [0, 15, 33])
 def test_corrupting_the_future_leaves_the_decision_unchanged(decision: int) -> None:
     raw = _raw(1)
     baseline = _run(raw)
