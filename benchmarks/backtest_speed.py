@@ -1,0 +1,59 @@
+"""How fast is the backtester? Prints wall time and plans per second on the real data.
+
+Usage: python benchmarks/backtest_speed.py [days] [replan ...]
+Default: 30 days from 2023-03-01 with ``lp`` at every re-plan cadence, plus ``perfect`` over
+the whole 13 months (one relaxation + weekly exact plans). Times are wall-clock on this machine,
+single process; the planner uses one HiGHS thread.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime, timedelta
+
+from optimizer.backtest import run_backtest
+from optimizer.backtest_suite import DataFiles, config_from, inputs_from, read_series
+from optimizer.config import Settings
+from optimizer.strategy_registry import resolve
+
+FILES = DataFiles(
+    prices="data/agile-import-regionUNKNOWN-fawkesley-2022-11_2023-12.csv",  # type: ignore[arg-type]
+    load="data/household-consumption-uk-fawkesley-2020-08_2023-12.csv",  # type: ignore[arg-type]
+    export_prices="data/agile-outgoing-export-regionUNKNOWN-fawkesley-2022-11_2023-12.csv",  # type: ignore[arg-type]
+)
+
+
+def main() -> None:
+    days = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+    cadences = sys.argv[2:] or ["day", "hour", "slot"]
+    settings = Settings()
+    series = read_series(FILES, settings)
+    start = datetime.fromisoformat("2023-03-01T00:00+00:00")
+    inputs = inputs_from(series, settings, (start, start + timedelta(days=days)))
+    print(
+        f"lp, {days} days from {start.date()}, horizon {settings.planner.horizon_hours} h "
+        "(cut at the last published price)"
+    )
+    for cadence in cadences:
+        began = time.perf_counter()
+        result = run_backtest(resolve("lp"), inputs, config_from(settings, cadence))
+        wall = time.perf_counter() - began
+        per_plan = wall / result.decisions * 1000
+        year = per_plan * (365 * 24 * 60 / settings.planner.slot_minutes) / 1000
+        print(
+            f"  replan={cadence:5s} {result.decisions:6d} plans in {wall:6.1f} s = "
+            f"{per_plan:5.1f} ms/plan (every-slot year ≈ {year:.0f} s at this rate)"
+        )
+    full = inputs_from(series, settings)
+    began = time.perf_counter()
+    strategy = resolve("perfect")
+    result = run_backtest(strategy, full, config_from(settings))
+    print(
+        f"perfect over {len(result.frame)} slots: {time.perf_counter() - began:.1f} s; "
+        f"(relaxation cost, chained weekly LP cost) per segment: {getattr(strategy, 'bounds', '')}"
+    )
+
+
+if __name__ == "__main__":
+    main()
