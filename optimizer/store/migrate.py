@@ -12,13 +12,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from optimizer.errors import StoreError
 from optimizer.store.engine import make_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+LOCK_KEY = 0x5853_4F4D  # "XSOM": the advisory lock that serialises migrations on PostgreSQL
 
 
 def _config() -> Config:
@@ -44,12 +45,15 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade_engine(engine: Engine, revision: str = "head") -> None:
     """Upgrade the database behind ``engine`` to ``revision`` in one transaction.
 
-    On SQLite the transaction starts with ``BEGIN IMMEDIATE``, so two processes opening a new
-    database at once upgrade one after the other (the second finds it done).
+    On SQLite the transaction starts with ``BEGIN IMMEDIATE``, on PostgreSQL it takes a
+    transaction-scoped advisory lock, so two processes opening a new database at once upgrade
+    one after the other (the second finds it done).
     """
     config = _config()
     try:
         with engine.execution_options(sqlite_immediate=True).begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("select pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     except SQLAlchemyError as exc:

@@ -111,3 +111,15 @@ def test_downgrade_to_previous_and_up_again_keeps_base_data(url: str) -> None:
     upgrade(url)
     with Store(url) as store:
         assert list(store.prices("T", T0, T0.replace(hour=1))) == [0.3]
+
+
+def test_two_processes_opening_a_new_database_at_once(url: str) -> None:
+    script = "import sys; from optimizer.store import Store; Store(sys.argv[1]).close()"
+    children = [
+        subprocess.Popen([sys.executable, "-c", script, url], cwd=ROOT, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    for child in children:
+        _, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err.decode()
+    assert revision(url) == "0002"
