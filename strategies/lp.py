@@ -21,12 +21,11 @@ from dataclasses import replace
 
 from optimizer.domain import Action, Command, DeviceCommand, PlanSlot
 from optimizer.planning import Problem, plan_problem
+from optimizer.planning.execution import POWER_STEP_PCT
 from optimizer.strategy import DecisionContext, Foresight
 from strategies.relaxation import solve_relaxation
 
 BLOCK_DAYS = 7
-#: Export below this (kWh in a slot) counts as none when deciding to follow the load.
-EXPORT_TOL_KWH = 1e-6
 
 
 class LpStrategy:
@@ -50,12 +49,18 @@ class LpStrategy:
         timetable = plan_problem(context.problem(), context.options)
         if not self.follow_load:
             return [slot.command for slot in timetable.slots]
-        return [_follow_load(slot) for slot in timetable.slots]
+        battery = context.battery
+        step_kwh = battery.inverter_rating_w / 1000.0 * POWER_STEP_PCT / 100.0 * context.dt_h
+        return [_follow_load(slot, step_kwh) for slot in timetable.slots]
 
 
-def _follow_load(slot: PlanSlot) -> Command:
-    """Self-consumption mode for a slot that discharges only for the house, else the plan's."""
-    if slot.action is Action.DISCHARGE and slot.grid_export_kwh <= EXPORT_TOL_KWH:
+def _follow_load(slot: PlanSlot, step_kwh: float) -> Command:
+    """Self-consumption mode for a slot that discharges only for the house, else the plan's.
+
+    An export below one power step (``step_kwh``) is what rounding the power up to the next
+    5 % step spills, not an export the plan wanted.
+    """
+    if slot.action is Action.DISCHARGE and slot.grid_export_kwh < step_kwh:
         return Command(DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION, slot.command.duration_h, None)
     return slot.command
 

@@ -1,0 +1,64 @@
+"""The ``lp`` strategy's command mapping on a case worked out by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from optimizer.domain import BatterySpec, DeviceCommand, GridSpec
+from optimizer.planning import PlanOptions
+from optimizer.strategy import DecisionContext
+from strategies.heuristics import CheapestSlots, NoBattery
+from strategies.lp import LpStrategy
+
+
+def _context(export_price: float) -> DecisionContext:
+    # Two cheap slots, then two dear ones with 1 kWh of house load each; no PV.
+    index = pd.date_range(datetime(2023, 6, 1, tzinfo=UTC), periods=4, freq="30min", tz="UTC")
+    return DecisionContext(
+        now=index[0].to_pydatetime(),
+        index=index,
+        price_import_per_kwh=np.array([0.10, 0.10, 0.50, 0.50]),
+        price_export_per_kwh=np.full(4, export_price),
+        load_kwh=np.array([0.0, 0.0, 1.0, 1.0]),
+        pv_kwh=np.zeros(4),
+        soc_pct=10.0,
+        battery=BatterySpec(),
+        grid=GridSpec(),
+        options=PlanOptions(terminal_soc_value="none"),
+    )
+
+
+def test_house_only_discharge_follows_the_load() -> None:
+    # Export earns nothing, so the plan discharges only to cover the house in slots 2 and 3.
+    commands = LpStrategy().decide(_context(0.0))
+    assert [c.action for c in commands[:2]] == ["ACTION_CHARGE", "ACTION_CHARGE"] or all(
+        c.action == "ACTION_CHARGE" for c in commands[:1]
+    )
+    assert [c.command for c in commands[2:]] == [DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION] * 2
+
+
+def test_fixed_power_commands_when_asked() -> None:
+    commands = LpStrategy(follow_load=False).decide(_context(0.0))
+    assert all(c.command is not DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION for c in commands)
+    assert commands[2].action == "ACTION_DISCHARGE"
+
+
+def test_exporting_discharge_keeps_its_power() -> None:
+    # Export at 0.45 is worth more than the 0.10 / 0.92^2 = 0.118 a stored kWh costs, so the plan
+    # fills the battery and discharges at full power, exporting what the house does not use.
+    commands = LpStrategy().decide(_context(0.45))
+    assert any(c.action == "ACTION_DISCHARGE" for c in commands[2:])
+
+
+def test_cheapest_slots_pairs_cheap_and_dear() -> None:
+    commands = CheapestSlots(n=1).decide(_context(0.0))
+    assert commands[0].action == "ACTION_CHARGE"
+    assert commands[2].action == "ACTION_DISCHARGE"
+    assert commands[1].action is None and commands[3].action is None
+
+
+def test_no_battery_is_idle_everywhere() -> None:
+    assert {c.command for c in NoBattery().decide(_context(0.0))} == {DeviceCommand.SET_BASIC_MODE}
