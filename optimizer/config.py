@@ -329,6 +329,21 @@ class ServiceSettings(BaseModel):
         "SET_MAXIMIZE_AUTO_CONSUMPTION"
     )
     strategy: str = "lp"
+    # SOC readings older than this (s) are stale: stop forcing charge/discharge.
+    stale_after_s: Annotated[int, Field(ge=10, le=24 * 3600)] = 300
+    # Consecutive read-back mismatches before falling back to ``fallback_mode``.
+    max_readback_failures: Annotated[int, Field(ge=1, le=100)] = 3
+    # Device unreachable: retry after poll_seconds, doubling up to this many seconds.
+    device_backoff_max_s: Annotated[int, Field(ge=5, le=24 * 3600)] = 600
+    # Tariff fetch failed or prices late: first retry after this many seconds, doubling.
+    tariff_retry_s: Annotated[int, Field(ge=1, le=24 * 3600)] = 300
+    tariff_retry_max_s: Annotated[int, Field(ge=1, le=24 * 3600)] = 3600
+    # Fewest seconds between two re-plans triggered by SOC drift.
+    replan_min_s: Annotated[int, Field(ge=0, le=24 * 3600)] = 300
+    # Import the device's 5-minute metrics every this many minutes.
+    metrics_minutes: Annotated[int, Field(ge=5, le=24 * 60)] = 15
+    # Load forecast (W) for slots without any history.
+    fallback_load_w: Annotated[float, Field(ge=0, le=50_000)] = 400.0
 
 
 class BacktestSettings(BaseModel):
