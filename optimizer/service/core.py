@@ -1,0 +1,339 @@
+"""The service: small jobs that read the device, keep a plan and send the current slot's command.
+
+Jobs (``Service.jobs()``), each with the simulated/real time it is next due:
+
+* ``tariffs``: fetch prices around publication (``TariffFeed``); new prices → re-plan;
+* ``poll``: read status every ``poll_seconds``, store the reading, decide (drift → re-plan);
+* ``slot``: at each slot boundary re-plan from the measured SOC, then send that slot's command;
+* ``metrics``: import the device's 5-minute metrics (and slot energies for the forecasts).
+
+What to send is decided by ``decision.decide`` (pure). The plan and every command sent live in the
+store, so a restarted service resumes the current slot without sending its command again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from optimizer.device.models import EnergyFlow
+from optimizer.domain import Command, DeviceCommand, PlanSlot
+from optimizer.errors import (
+    DeviceError,
+    InfeasiblePlan,
+    InvalidInput,
+    LockedOut,
+    ReadBackMismatch,
+    SolverError,
+    StoreError,
+)
+from optimizer.service.decision import (
+    Decision,
+    Limits,
+    Observation,
+    PlannedSlot,
+    Progress,
+    Verb,
+    current_slot,
+    decide,
+    is_stale,
+)
+from optimizer.service.feeds import FOREVER, MetricsFeed, TariffFeed
+from optimizer.service.planner import make_plan, slot_start
+from optimizer.service.wiring import Deps
+from optimizer.store.records import CommandRecord, Reading
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A named job: ``run`` it, then ask ``next_due(now)`` when it should run again (UTC)."""
+
+    name: str
+    run: Callable[[], object]
+    next_due: Callable[[datetime], datetime]
+
+
+def limits_from(deps: Deps) -> Limits:
+    """The decision thresholds from ``[service]``."""
+    s = deps.settings.service
+    return Limits(
+        soc_tolerance_pct=s.soc_tolerance_pct,
+        stale_after_s=s.stale_after_s,
+        fallback_mode=s.fallback_mode,
+        max_readback_failures=s.max_readback_failures,
+        replan_min_s=s.replan_min_s,
+    )
+
+
+def command_from(body: dict[str, object]) -> Command:
+    """A ``Command`` from its stored wire body."""
+    parameters = body.get("parameters")
+    return Command(
+        DeviceCommand(str(body["command"])),
+        int(str(body["duration"])),
+        dict(parameters) if isinstance(parameters, dict) else None,
+    )
+
+
+def stored_slots(frame: pd.DataFrame, made: datetime) -> tuple[PlannedSlot, ...]:
+    """The executor's view of ``Store.plan_slots`` rows of a plan made at ``made``."""
+    starts = [t.to_pydatetime() for t in pd.DatetimeIndex(frame.index)]
+    ends = [t.to_pydatetime() for t in pd.DatetimeIndex(frame["slot_end"])]
+    bodies: list[dict[str, object]] = list(frame["command"])
+    soc_start = frame["soc_start_pct"].to_numpy(dtype=float)
+    soc_end = frame["soc_end_pct"].to_numpy(dtype=float)
+    return tuple(
+        PlannedSlot(start, end, command_from(body), float(a), float(b), max(start, made))
+        for start, end, body, a, b in zip(starts, ends, bodies, soc_start, soc_end, strict=True)
+    )
+
+
+def _planned(slot: PlanSlot, made: datetime) -> PlannedSlot:
+    path_start = max(slot.start, made)
+    return PlannedSlot(
+        slot.start, slot.end, slot.command, slot.soc_start_pct, slot.soc_end_pct, path_start
+    )
+
+
+class Service:
+    """The executor. All times come from ``deps.clock`` (aware UTC)."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.settings = deps.settings
+        self.store = deps.store
+        self.clock = deps.clock
+        self.limits = limits_from(deps)
+        self.slots: tuple[PlannedSlot, ...] = ()
+        self.plan_id: int | None = None
+        self.reading: Observation | None = None
+        self.progress = Progress()
+        self.executed: dict[datetime, PlanSlot] = {}
+        self.device_failures = 0
+        self.device_retry_at = self.clock.now()
+        self._progress_slot: datetime | None = None
+        self._last_saved: datetime | None = None
+        self._dry_logged: tuple[datetime | None, dict[str, object]] | None = None
+        self.tariffs = TariffFeed(deps.settings, deps.store, deps.tariff_http, deps.clock)
+        self.metrics = MetricsFeed(deps.settings, deps.store, deps.device, deps.clock)
+        self._resume()
+
+    # -- restart safety -------------------------------------------------------------------
+
+    def _resume(self) -> None:
+        """Pick up the stored plan and the command already sent for the current slot."""
+        now = self.clock.now()
+        latest = self.store.latest_reading()
+        self._last_saved = latest.time if latest else None
+        stored = self.store.latest_plan(status="active")
+        if stored is None:
+            return
+        frame = self.store.plan_slots(stored.id)
+        slots = stored_slots(frame, stored.created_at)
+        if current_slot(slots, now) is None:
+            return
+        self.slots, self.plan_id = slots, stored.id
+        self.progress = replace(self.progress, planned_at=stored.created_at)
+        start = slot_start(now, self.settings.planner.slot_minutes)
+        sent = [c for c in self.store.commands(start, now + timedelta(seconds=1)) if c.ok]
+        if sent:
+            last = sent[-1]
+            self.progress = replace(
+                self.progress, last_sent=command_from(last.body), last_sent_at=last.sent_at
+            )
+        log.info("resumed plan %d made %s; %d command(s) sent this slot", stored.id,
+                 stored.created_at.isoformat(), len(sent))  # fmt: skip
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    def jobs(self) -> list[Job]:
+        """The jobs in start-up order: prices, then the slot (which reads the device first)."""
+        s = self.settings.service
+        minutes = self.settings.planner.slot_minutes
+        return [
+            Job("tariffs", self.fetch_tariffs, lambda now: max(self.tariffs.due, now)),
+            Job("slot", self.on_slot,
+                lambda now: slot_start(now, minutes) + timedelta(minutes=minutes)),
+            Job("poll", self.poll, lambda now: max(now + timedelta(seconds=s.poll_seconds),
+                                                    self.device_retry_at)),
+            Job("metrics", self.metrics.run,
+                lambda now: now + timedelta(minutes=s.metrics_minutes)),
+        ]  # fmt: skip
+
+    def fetch_tariffs(self) -> None:
+        """Fetch prices if due; re-plan and act when new prices arrived."""
+        if self.tariffs.run() and self.reading is not None:
+            self.replan("new prices")
+            self.act()
+
+    def poll(self) -> None:
+        """Read the device, store the reading, and decide."""
+        fresh = self.read()
+        if fresh or (is_stale(self.reading, self.clock.now(), self.limits) and not self._locked()):
+            self.act()
+
+    def on_slot(self) -> None:
+        """At a slot boundary: read, re-plan from the measured SOC (unless this slot's plan
+        exists already, e.g. after a restart), then send the slot's command."""
+        self.read()
+        now = self.clock.now()
+        start = slot_start(now, self.settings.planner.slot_minutes)
+        planned_at = self.progress.planned_at
+        if planned_at is None or planned_at < start or current_slot(self.slots, now) is None:
+            self.replan("slot boundary")
+        self.act()
+
+    # -- device reads ---------------------------------------------------------------------
+
+    def _locked(self) -> bool:
+        return self.clock.now() < self.device_retry_at
+
+    def read(self) -> bool:
+        """One status read (unless backing off); True when a fresh reading was stored."""
+        now = self.clock.now()
+        if now < self.device_retry_at:
+            return False
+        try:
+            status = self.deps.device.status()
+        except DeviceError as exc:
+            self._device_failed(exc)
+            return False
+        self.device_failures = 0
+        mode = status.current_mode
+        ends = None
+        if mode is not None and (mode.type == "DEFAULT" or mode.duration_h is None):
+            ends = FOREVER
+        elif mode is not None:
+            window = mode.window(self.settings.planner.timezone, now)
+            ends = window[1] if window else None
+        flow = status.energy_flow
+        self.reading = Observation(now, flow.soc_pct, status.current_mode_raw, ends)
+        self._save_reading(status.current_mode_raw, flow, now)
+        return True
+
+    def _save_reading(self, mode: dict[str, Any] | None, flow: EnergyFlow, now: datetime) -> None:
+        if self._last_saved is not None and now <= self._last_saved:
+            return
+        params = mode.get("parameters") if mode else None
+        action = params.get("action") if isinstance(params, dict) else None
+        label = "/".join(str(x) for x in ((mode or {}).get("command"), action) if x)
+        self.store.save_reading(
+            Reading(now, flow.soc_pct, str(flow.battery_status), label or "unknown",
+                    flow.grid_power_w, flow.load_w, flow.pv_w, flow.battery_power_w)
+        )  # fmt: skip
+        self._last_saved = now
+
+    def _device_failed(self, exc: DeviceError) -> None:
+        now = self.clock.now()
+        self.device_failures += 1
+        s = self.settings.service
+        if isinstance(exc, LockedOut):
+            delay = max(exc.retry_after_s, s.poll_seconds)
+        else:
+            delay = min(s.poll_seconds * 2 ** (self.device_failures - 1), s.device_backoff_max_s)
+        self.device_retry_at = now + timedelta(seconds=delay)
+        log.warning("device: %s; retry %d in %.0f s", exc, self.device_failures, delay)
+
+    # -- planning -------------------------------------------------------------------------
+
+    def replan(self, why: str) -> None:
+        """Plan from the current slot and the measured SOC; keep the old plan if that fails."""
+        now = self.clock.now()
+        self.progress = replace(self.progress, planned_at=now)
+        if self.reading is None or is_stale(self.reading, now, self.limits):
+            log.warning("re-plan (%s) skipped: no fresh SOC reading", why)
+            return
+        soc = self.reading.soc_pct
+        try:
+            timetable = make_plan(self.store, self.settings, now, soc)
+            inputs = {"why": why, "soc_pct": soc, "now": now.isoformat()}
+            plan_id = self.store.save_plan(timetable, self.settings.service.strategy, inputs, now)
+        except (InvalidInput, InfeasiblePlan, SolverError, StoreError) as exc:
+            log.warning("re-plan (%s) failed: %s", why, exc)
+            return
+        if self.plan_id is not None:
+            self.store.set_plan_status(self.plan_id, "superseded")
+        self.slots = tuple(_planned(slot, now) for slot in timetable.slots)
+        self.plan_id = plan_id
+        self.executed[timetable.slots[0].start] = timetable.slots[0]
+        first = timetable.slots[0]
+        log.info("plan %d (%s): %d slots from SOC %g %%, cost %.2f vs %.2f idle; now %s",
+                 plan_id, why, len(timetable.slots), soc, timetable.cost,
+                 timetable.no_battery_cost, first.command.body())  # fmt: skip
+
+    # -- acting ---------------------------------------------------------------------------
+
+    def decision(self) -> Decision:
+        """The pure decision for now."""
+        now = self.clock.now()
+        start = slot_start(now, self.settings.planner.slot_minutes)
+        if self._progress_slot != start:
+            self._progress_slot = start
+            self.progress = replace(self.progress, readback_failures=0)
+        return decide(self.slots, self.reading, now, self.limits, self.progress)
+
+    def act(self) -> None:
+        """Decide and carry it out (re-plan at most once per call)."""
+        decision = self.decision()
+        if decision.verb is Verb.REPLAN:
+            log.info("SOC drift: %s; re-planning", decision.reason)
+            self.replan("SOC drift")
+            decision = self.decision()
+        if decision.verb is Verb.SEND and decision.command is not None:
+            self._send(decision)
+        else:
+            log.debug("%s: %s", decision.verb, decision.reason)
+
+    def _send(self, decision: Decision) -> None:
+        """Send (or, dry run, log) ``decision.command`` and record it in the store."""
+        command = decision.command
+        assert command is not None
+        now = self.clock.now()
+        slot = current_slot(self.slots, now)
+        if decision.fallback:
+            log.warning("fail-safe: %s; sending %s", decision.reason, command.command)
+        if self.deps.dry_run:
+            key = (slot.start if slot else None, command.body())
+            if key != self._dry_logged:
+                log.info("dry run: would send %s (%s)", command.body(), decision.reason)
+                self._dry_logged = key
+            return
+        record = CommandRecord(
+            now, command.body(), slot_start=slot.start if slot else None, plan_id=self.plan_id
+        )
+        record = self._deliver(command, record)
+        self.store.save_command(record)
+
+    def _deliver(self, command: Command, record: CommandRecord) -> CommandRecord:
+        """Send ``command``; return ``record`` completed with the answer or the error."""
+        failures = self.progress.readback_failures
+        try:
+            result = self.deps.device.send(command)
+        except ReadBackMismatch as exc:
+            failures += 1
+            level = (
+                logging.ERROR if failures >= self.limits.max_readback_failures else logging.WARNING
+            )
+            log.log(level, "READ-BACK MISMATCH %d/%d: %s", failures,
+                    self.limits.max_readback_failures, exc)  # fmt: skip
+            self.progress = replace(self.progress, last_sent=command, last_sent_at=record.sent_at,
+                                    readback_failures=failures)  # fmt: skip
+            return replace(record, ok=False, error=str(exc))
+        except DeviceError as exc:
+            self._device_failed(exc)
+            return replace(record, ok=False, error=str(exc))
+        except InvalidInput as exc:
+            log.error("command refused before sending: %s", exc)
+            return replace(record, ok=False, error=str(exc))
+        log.info("sent %s", command.body())
+        self.progress = replace(self.progress, last_sent=command, last_sent_at=record.sent_at)
+        readback = result.confirmed.model_dump(mode="json") if result.confirmed else None
+        return replace(record, ok=True, response=result.accepted.model_dump(mode="json"),
+                       readback=readback)  # fmt: skip
