@@ -93,7 +93,9 @@ def fetch(
         with httpx.Client(headers={"User-Agent": "xstorage-optimizer"}) as client:
             fetched = fetch_prices(settings.tariff, client, lo, hi, now)
         with Store.from_settings(settings.store) as store:
-            results = [(series, store.save_price_series(series)) for series in fetched.both()]
+            results = list(
+                zip(fetched.both(), store.save_price_batches(fetched.both()), strict=True)
+            )
             status = publication_status(
                 now, store.price_coverage(fetched.import_prices.tariff), settings.tariff.timezone,
                 settings.tariff.publish_time, settings.tariff.day_start,

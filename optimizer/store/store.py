@@ -6,7 +6,7 @@ leaves nothing of the batch. Reads return pandas objects indexed by aware UTC ti
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -145,9 +145,26 @@ class Store:
 
     def save_price_series(self, series: PriceBatch) -> SaveResult:
         """Store a ``PriceSeries`` (from ``optimizer.tariffs``) as one vintage."""
-        return self.save_prices(
-            series.frame, series.source, series.tariff, series.fetched_at, series.published_at
-        )
+        return self.save_price_batches([series])[0]
+
+    def save_price_batches(self, batches: Sequence[PriceBatch]) -> list[SaveResult]:
+        """Store several ``PriceSeries`` (e.g. one fetch's import and export) in **one**
+        transaction: either all of them are stored or none."""
+        names = ", ".join(b.tariff for b in batches)
+        results = []
+        with self._write(f"prices {names}") as conn:
+            for batch in batches:
+                fetched = require_utc(batch.fetched_at, "fetched_at")
+                published = (
+                    require_utc(batch.published_at, "published_at") if batch.published_at else None
+                )
+                frame = _price_batch(batch.frame, batch.tariff)
+                results.append(
+                    price_rows.save_price_rows(
+                        conn, frame, batch.source, batch.tariff, fetched, published
+                    )
+                )
+        return results
 
     def price_frame(
         self, tariff: str, start: datetime, end: datetime, as_of: datetime | None = None

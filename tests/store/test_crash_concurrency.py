@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import event
 
+from optimizer.errors import StoreError
 from optimizer.store import Reading, Store
-from optimizer.tariffs import price_frame
+from optimizer.tariffs import PriceSeries, price_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -118,3 +119,16 @@ def test_sqlite_file_holds_utc_text_and_reads_back_aware(sqlite_url: str) -> Non
         got = store.price_frame("T", T0, FAR)
         assert got.index[0].tzinfo is not None
         assert got.index[0] == T0
+
+
+def test_import_and_export_of_one_fetch_are_stored_together_or_not_at_all(url: str) -> None:
+    good = PriceSeries("octopus", "IMPORT", batch(0.2, 10), T0)
+    bad = PriceSeries("octopus", "EXPORT", batch(0.1, 10).tz_localize(None), T0)
+    with Store(url) as store:
+        with pytest.raises(StoreError, match="prices EXPORT: index has no time zone"):
+            store.save_price_batches([good, bad])
+        assert store.tariffs() == []
+        results = store.save_price_batches(
+            [good, PriceSeries("octopus", "EXPORT", batch(0.1, 10), T0)]
+        )
+        assert [r.inserted for r in results] == [10, 10]
