@@ -12,6 +12,7 @@ import typer
 from optimizer.cli import backtest as _backtest
 from optimizer.cli import device as _device
 from optimizer.cli import plan as _plan
+from optimizer.cli import service as _service
 from optimizer.cli import tariffs as _tariffs
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ def _root() -> None:
 _plan.register(app)
 _device.register(app)
 _tariffs.register(app)
+_service.register(app)
 _backtest.register(app)
 
 

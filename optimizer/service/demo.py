@@ -36,6 +36,7 @@ LOAD_CSV = "household-consumption-uk-fawkesley-2020-08_2023-12.csv"
 #: Sunday 15 October 2023: Agile below zero at night, about 50 p/kWh between 16:00 and 19:00.
 DEMO_DAY = date(2023, 10, 15)
 TIMEZONE = "Europe/London"
+WARM_UP = timedelta(minutes=20)
 
 
 def data_file(name: str, data_dir: Path = DATA) -> Path:
@@ -82,12 +83,11 @@ class DemoResult:
     runs: dict[str, int]
 
 
-def simulator_for(clock: SimClock, soc_pct: float, data_dir: Path = DATA) -> Simulator:
-    """A simulator whose house replays the shipped household load at its real dates."""
+def house_profile(data_dir: Path = DATA) -> CsvProfile:
+    """The simulated house: the shipped household load replayed at its real dates, no PV."""
     path = data_file(LOAD_CSV, data_dir)
     anchor = read_series_csv(path).index[0].to_pydatetime()
-    config = SimConfig(password=secrets.token_urlsafe(16), soc_pct=soc_pct, timezone=TIMEZONE)
-    return Simulator(config, clock=clock, profile=CsvProfile(path, None, anchor))
+    return CsvProfile(path, None, anchor)
 
 
 def run_demo(
@@ -97,16 +97,22 @@ def run_demo(
     soc_pct: float = 20.0,
     workdir: Path | None = None,
 ) -> DemoResult:
-    """Run the service for ``hours`` of simulated time from local midnight of ``day``."""
+    """Run the service for ``hours`` of simulated time from local midnight of ``day`` (after a
+    short warm-up before it); the summary covers ``hours`` from midnight."""
     start = local_day_bounds(day, TIMEZONE)[0]
     end = start + timedelta(hours=hours)
     workdir = workdir or Path(tempfile.mkdtemp(prefix="xstorage-demo-"))
-    clock = SimClock(start, speed=speed)
-    with simulator_for(clock, soc_pct) as sim:
-        settings = demo_settings(sim, f"sqlite:///{workdir / 'history.db'}")
-        with Store.from_settings(settings.store) as store:
-            preload_load(store, data_file(LOAD_CSV), start)
-        password = sim.config.password
+    store_url = f"sqlite:///{workdir / 'history.db'}"
+    with Store(store_url) as store:
+        preload_load(store, data_file(LOAD_CSV), start)
+    profile = house_profile()
+    # Start-up (the first fetch and plan) takes real seconds, which are minutes of simulated
+    # time: begin a little before the day so that the day itself starts settled.
+    clock = SimClock(start - WARM_UP, speed=speed)
+    config = SimConfig(password=secrets.token_urlsafe(16), soc_pct=soc_pct, timezone=TIMEZONE)
+    with Simulator(config, clock=clock, profile=profile) as sim:
+        settings = demo_settings(sim, store_url)
+        password = config.password
         with open_deps(
             settings, clock, password=lambda: password, client_options=ClientOptions()
         ) as deps:
