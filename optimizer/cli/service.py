@@ -69,7 +69,7 @@ def summary_table(summary: RunSummary, currency: str, wall_s: float) -> Table:
     table.add_column("value", justify="right")
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(summary.command_kinds.items()))
     rows = [
-        ("simulated period (UTC)", f"{summary.start:%Y-%m-%d %H:%M} to {summary.end:%H:%M}"),
+        ("simulated period (UTC)", f"{summary.start:%m-%d %H:%M} to {summary.end:%m-%d %H:%M}"),
         ("commands sent (ok)", f"{summary.commands_sent} ({summary.commands_ok})"),
         ("by kind", kinds or "-"),
         ("readings stored", str(summary.readings)),
