@@ -49,9 +49,12 @@ class LpStrategy:
         timetable = plan_problem(context.problem(), context.options)
         if not self.follow_load:
             return [slot.command for slot in timetable.slots]
-        battery = context.battery
-        step_kwh = battery.inverter_rating_w / 1000.0 * POWER_STEP_PCT / 100.0 * context.dt_h
-        return [_follow_load(slot, step_kwh) for slot in timetable.slots]
+        return [_follow_load(slot, _step_kwh(context)) for slot in timetable.slots]
+
+
+def _step_kwh(context: DecisionContext) -> float:
+    """Energy (kWh) of one 5 % power step over one slot."""
+    return context.battery.inverter_rating_w / 1000.0 * POWER_STEP_PCT / 100.0 * context.dt_h
 
 
 def _follow_load(slot: PlanSlot, step_kwh: float) -> Command:
@@ -81,8 +84,10 @@ class PerfectForesight:
     """The LP over the whole period with the actual prices, load and PV: the savings ceiling.
 
     The backtester calls it once per contiguous segment; energy left at the very end is worth
-    nothing. ``bounds`` collects, per segment, the relaxation's lower bound on cost and the
-    chained weekly plans' cost (both currency units, before device-command rounding).
+    nothing. Like ``lp``, house-only discharge slots go to the self-consumption mode (with
+    perfect knowledge that only saves the power-step rounding spill). ``bounds`` collects, per
+    segment, the relaxation's lower bound on cost and the chained weekly plans' LP cost (both
+    currency units, before device-command rounding).
     """
 
     name = "perfect"
@@ -99,12 +104,13 @@ class PerfectForesight:
         block = max(1, round(self.block_days * 24 / context.dt_h))
         commands: list[Command] = []
         soc, lp_cost = problem.soc_start_kwh, 0.0
+        step_kwh = _step_kwh(context)
         for a in range(0, problem.n, block):
             b = min(problem.n, a + block)
             value = float(relaxed.soc_value_per_kwh[b - 1]) if b < problem.n else 0.0
             options = replace(context.options, terminal_soc_value=value)
             timetable = plan_problem(_block(problem, a, b, soc), options)
-            commands.extend(slot.command for slot in timetable.slots)
+            commands.extend(_follow_load(slot, step_kwh) for slot in timetable.slots)
             soc = problem.battery.kwh(timetable.slots[-1].soc_end_pct)
             lp_cost += timetable.lp_cost
         self.bounds.append((relaxed.cost, lp_cost))
