@@ -75,13 +75,13 @@ class Harness:
     status_reads: int = 0
     _http: list[httpx.Client] = field(default_factory=list)
 
-    def start_service(self) -> Service:
+    def start_service(self, dry_run: bool = False, password: str = PASSWORD) -> Service:
         """A fresh service process (new HTTP clients, same store and device)."""
         device_http = build_http_client(self.settings.device, FAST.timeout)
         tariff_http = httpx.Client(timeout=2.0)
         self._http += [device_http, tariff_http]
         device = XStorageClient(
-            self.settings.device, device_http, password=lambda: PASSWORD, time=self.clock,
+            self.settings.device, device_http, password=lambda: password, time=self.clock,
             options=FAST,
         )  # fmt: skip
         original = device.status
@@ -92,7 +92,7 @@ class Harness:
             return result
 
         device.status = counted  # type: ignore[method-assign]
-        deps = Deps(self.settings, self.store, device, tariff_http, self.clock)
+        deps = Deps(self.settings, self.store, device, tariff_http, self.clock, dry_run)
         self.service = Service(deps)
         return self.service
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
+import httpx
+import pytest
+
 from optimizer.service.core import Service
-from tests.service.conftest import Harness, MakeHarness, local, service_settings
+from tests.service.conftest import PASSWORD, Harness, MakeHarness, local, service_settings
 
 
 def counted_reads(service: Service) -> list[datetime]:
@@ -139,3 +143,51 @@ def test_restart_mid_slot_resumes_without_resending(make_harness: MakeHarness) -
     assert next_slot[0]["body"] == second.executed[slot + timedelta(minutes=30)].command.body()
     after = h.store.readings(start, slot + timedelta(minutes=31))
     assert len(after) > readings_before  # history kept and extended
+
+
+def test_dry_run_plans_and_logs_but_sends_nothing(
+    make_harness: MakeHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="optimizer")
+    start = local("2023-10-15 00:50")
+    h = make_harness(start)
+    h.start_service(dry_run=True)
+    h.run_until(local("2023-10-15 02:00"))
+    assert h.sim.command_log == []
+    assert h.store.commands(start, local("2023-10-15 02:00")) == []
+    assert h.store.latest_plan() is not None
+    would = [r.getMessage() for r in caplog.records if "dry run: would send" in r.getMessage()]
+    assert any("ACTION_CHARGE" in m for m in would)
+    assert len(would) <= 12  # per slot and command (drift re-plans: SOC stays put), not per poll
+    assert PASSWORD not in caplog.text
+
+
+def test_lockout_waits_as_long_as_the_device_says(
+    make_harness: MakeHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Someone else's failed sign-ins locked the account for 30 minutes: each sign-in the
+    service tries is refused, and it waits as long as the client says (at least 10 minutes)
+    before the next; once the lockout ends it signs in and works."""
+    caplog.set_level(logging.DEBUG)
+    start = local("2023-10-15 00:50")
+    h = make_harness(
+        start, sim_overrides={"lockout_after": 3, "lockout_for": timedelta(minutes=30)}
+    )
+    with httpx.Client(verify=False) as other:
+        for _ in range(3):
+            body = {"username": "user", "pwd": "wrong", "userType": "customer"}
+            other.post(f"{h.sim.url}/api/auth/signin", json=body)
+    locked_by_others = h.sim.device.stats.sign_in_attempts
+    service = h.start_service()
+    h.run_until(start + timedelta(minutes=25))
+    tried = h.sim.device.stats.sign_in_attempts - locked_by_others
+    assert 1 <= tried <= 3  # at most one attempt per 10 minutes
+    assert h.sim.command_log == []  # nothing sent, nothing queued
+    assert any("locked" in r.getMessage().lower() for r in caplog.records)
+    h.run_until(start + timedelta(minutes=50))
+    assert service.device_failures == 0
+    sent = h.commands()
+    assert sent and sent[0]["at"] >= start + timedelta(minutes=30)
+    slot = max(t for t in service.executed if t <= sent[0]["at"])
+    assert sent[0]["body"] == service.executed[slot].command.body()
+    assert PASSWORD not in caplog.text
