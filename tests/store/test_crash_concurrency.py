@@ -91,7 +91,7 @@ def test_sqlite_reader_is_not_blocked_by_an_open_write(sqlite_url: str) -> None:
         assert mid.wait(10)
         began = time.monotonic()
         during = reader.prices("T", T0, FAR)
-        assert time.monotonic() - began < 2
+        assert time.monotonic() - began < 10  # blocked would mean the 30-s busy timeout
         assert list(during) == [0.1] * 10  # the committed snapshot, nothing half-written
         second = threading.Thread(
             target=reader.save_reading, args=(Reading(T0, 50.0, "BAT_IDLE", "BASIC"),)

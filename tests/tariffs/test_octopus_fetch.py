@@ -164,11 +164,11 @@ def test_timeouts_are_retried_and_bounded(api: FakeApi) -> None:
     url = rates_url(api.base_url, "AGILE-24-10-01", "E-1R-AGILE-24-10-01-C")
     policy = HttpPolicy(timeout_s=0.2, retries=2, backoff_s=0.01)
     assert len(fetch_pages(httpx.Client(), url, start, end, policy)[0]["results"]) == 48
-    api.script(IMPORT, *[Reply(200, b"{}", delay_s=1.0)] * 3)
+    api.script(IMPORT, *[Reply(200, b"{}", delay_s=5.0)] * 3)
     began = time.monotonic()
     with pytest.raises(TariffError, match=r"timed out after 0.2 s \(gave up after 3 attempts\)"):
         fetch_pages(httpx.Client(), url, start, end, policy)
-    assert time.monotonic() - began < 3
+    assert time.monotonic() - began < 4  # three 5-s replies would take 15 s
 
 
 def test_malformed_body_fails_at_once_without_retry(api: FakeApi) -> None:
