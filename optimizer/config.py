@@ -23,8 +23,19 @@ from pydantic import (
     model_validator,
 )
 
+from optimizer.csvdata import PRICE_UNITS
 from optimizer.domain import BatterySpec, GridSpec
 from optimizer.errors import ConfigError
+
+
+def known_zone(value: str) -> str:
+    """``value`` if it is an IANA time zone name, else a ``ValueError`` saying so."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone name such as Europe/London") from None
+    return value
+
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -87,11 +98,7 @@ class PlannerSettings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("must be an IANA time zone name such as Europe/London") from None
-        return value
+        return known_zone(value)
 
     @field_validator("terminal_soc_value")
     @classmethod
@@ -244,16 +251,12 @@ class TariffSettings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("must be an IANA time zone name such as Europe/London") from None
-        return value
+        return known_zone(value)
 
     @field_validator("csv_unit")
     @classmethod
     def _known_unit(cls, value: str) -> str:
-        allowed = ("p/kWh", "GBP/kWh", "EUR/kWh", "EUR/MWh", "c/kWh")
+        allowed = tuple(PRICE_UNITS)
         if value not in allowed:
             raise ValueError(f"must be one of {', '.join(allowed)}")
         return value
