@@ -92,3 +92,26 @@ def test_bad_replan_is_refused(files: dict[str, Path]) -> None:
     result = runner.invoke(app, _args(files, "--replan", "weekly"))
     assert result.exit_code == 2
     assert "--replan 'weekly'" in result.stderr
+
+
+def test_tune_ranks_the_grid_and_writes_the_best(files: dict[str, Path], tmp_path: Path) -> None:
+    best = tmp_path / "best.toml"
+    args = _args(files)
+    args[0] = "tune"
+    grid = ["battery.cycle_cost_per_kwh=0,0.5", "planner.terminal_soc_value=none"]
+    args += ["--param", grid[0], "--param", grid[1], "--workers", "2", "--best-out", str(best)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "battery.cycle_cost_per_kwh=0.5" in result.stdout
+    text = best.read_text()
+    # A wear price of 0.5/kWh (more than any spread here) can only cost more, never less.
+    assert "cycle_cost_per_kwh = 0\n" in text
+    assert '[planner]\nterminal_soc_value = "none"' in text
+
+
+def test_tune_refuses_an_unknown_key(files: dict[str, Path], tmp_path: Path) -> None:
+    args = _args(files)
+    args[0] = "tune"
+    result = runner.invoke(app, [*args, "--param", "battery.colour=red"])
+    assert result.exit_code == 2
+    assert "battery.colour" in result.stderr
