@@ -93,7 +93,7 @@ def tune_command(
         "tuned.toml"
     ),
 ) -> None:
-    """Backtest every combination of ``--param`` values; rank by the bill; write the best."""
+    """Backtest every combination of --param values; rank by the bill; write the best."""
     settings = settings_from(config)
     with errors_to_exit():
         grid = parse_params(param)
