@@ -25,7 +25,11 @@ _banner_done = False
 
 
 def new_highs() -> Any:
-    """A silent ``highspy.Highs`` (the one-time C banner is discarded)."""
+    """A silent, single-threaded ``highspy.Highs`` (the one-time C banner is discarded).
+
+    HiGHS's thread pool is global and fixed by the first run: a later solve asking for another
+    thread count fails ("Not Solved"), so every model made here uses one thread.
+    """
     global _banner_done
     with _banner_lock:
         if _banner_done:
@@ -43,6 +47,7 @@ def new_highs() -> Any:
                 os.close(devnull)
             _banner_done = True
     highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("threads", 1)
     return highs
 
 

@@ -12,6 +12,7 @@ from optimizer.domain import BatterySpec, GridSpec
 from optimizer.errors import InfeasiblePlan, InvalidInput, SolverError
 from optimizer.planning import PlanOptions, build_problem, plan
 from optimizer.planning import model as model_module
+from optimizer.planning.highs import BulkHiGHS
 from optimizer.timeseries import local_day_bounds
 from tests.planning.conftest import START, series
 
@@ -120,12 +121,10 @@ def test_highs_failure_falls_back_to_cbc(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_a_solver_that_gives_up_is_not_trusted(monkeypatch: pytest.MonkeyPatch) -> None:
-    import pulp
-
     monkeypatch.setattr(
         model_module,
         "_solver",
-        lambda name, mixed_integer=False: pulp.HiGHS(msg=False, timeLimit=0.0),
+        lambda name, mixed_integer=False: BulkHiGHS(msg=False, threads=1, timeLimit=0.0),
     )
     with pytest.raises(SolverError, match="refusing to use it"):
         plan(series([0.05, 0.4] * 24), None, series([0.3] * 48), None, B, G, 10, START)
