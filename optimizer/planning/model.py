@@ -59,8 +59,13 @@ class LpSolution:
 class _Model:
     """One PuLP model of a ``Problem``; binaries can be added slot by slot."""
 
-    def __init__(self, problem: Problem, terminal_value: float) -> None:
+    def __init__(
+        self, problem: Problem, terminal_value: float, curtail_everywhere: bool = False
+    ) -> None:
         self.problem = problem
+        #: A ``curtail`` column in every slot (capped at the PV, so 0 where there is none):
+        #: the same feasible set, in a shape that does not depend on where PV is forecast.
+        self.curtail_everywhere = curtail_everywhere
         self.lp = pulp.LpProblem("xstorage_plan", pulp.LpMinimize)
         self.binary_slots: set[tuple[str, int]] = set()
         self._variables()
@@ -86,7 +91,10 @@ class _Model:
         self.exp = [var(f"e{t}", 0, export_cap) for t in n]
         self.soc = [var(f"s{t}", low, high) for t in n]
         self.curtail: list[pulp.LpVariable | None] = [
-            var(f"u{t}", 0, float(p.pv_kwh[t])) if p.pv_kwh[t] > 0 else None for t in n
+            var(f"u{t}", 0, float(p.pv_kwh[t]))
+            if p.pv_kwh[t] > 0 or self.curtail_everywhere
+            else None
+            for t in n
         ]
 
     def _constraints(self) -> None:
