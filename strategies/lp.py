@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from optimizer.domain import Action, Command, DeviceCommand, PlanSlot
-from optimizer.planning import Problem, plan_problem
+from optimizer.planning import ModelCache, Problem, plan_problem
 from optimizer.planning.execution import POWER_STEP_PCT
 from optimizer.strategy import DecisionContext, Foresight
 from strategies.relaxation import solve_relaxation
@@ -43,10 +43,13 @@ class LpStrategy:
 
     def __init__(self, follow_load: bool = True) -> None:
         self.follow_load = follow_load
+        # One solver-model cache per strategy object, i.e. per backtest run: the re-plans of a
+        # run share their shapes, and the cache gives the fresh solve's results.
+        self.cache = ModelCache()
 
     def decide(self, context: DecisionContext) -> Sequence[Command]:
         """The planner's commands for ``context`` (prices known so far, forecast load/PV)."""
-        timetable = plan_problem(context.problem(), context.options)
+        timetable = plan_problem(context.problem(), context.options, self.cache)
         if not self.follow_load:
             return [slot.command for slot in timetable.slots]
         return [_follow_load(slot, _step_kwh(context)) for slot in timetable.slots]

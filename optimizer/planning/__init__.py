@@ -17,9 +17,10 @@ from optimizer.errors import InfeasiblePlan
 from optimizer.planning.gate import check_timetable
 from optimizer.planning.inputs import PlanOptions, Problem, build_problem, terminal_value_per_kwh
 from optimizer.planning.model import LpSolution, solve
+from optimizer.planning.reuse import ModelCache
 from optimizer.planning.timetable import executable_slots, idle_slots, no_battery_cost
 
-__all__ = ["PlanOptions", "Problem", "build_problem", "plan", "plan_problem"]
+__all__ = ["ModelCache", "PlanOptions", "Problem", "build_problem", "plan", "plan_problem"]
 
 
 def _explain_infeasible(problem: Problem) -> InfeasiblePlan:
@@ -52,11 +53,19 @@ def _adjusted_cost(slots: list[PlanSlot], problem: Problem, value: float) -> flo
     return sum(s.cost for s in slots) + cycle - value * gained_kwh
 
 
-def plan_problem(problem: Problem, options: PlanOptions) -> Timetable:
-    """Plan an already checked ``Problem``."""
+def plan_problem(
+    problem: Problem, options: PlanOptions, cache: ModelCache | None = None
+) -> Timetable:
+    """Plan an already checked ``Problem``.
+
+    ``cache`` re-uses solver models between calls (same result, faster for many similar plans).
+    """
     value = terminal_value_per_kwh(problem, options.terminal_soc_value)
     try:
-        solution = solve(problem, value, options.solver)
+        if cache is None:
+            solution = solve(problem, value, options.solver)
+        else:
+            solution = cache.solve(problem, value, options.solver)
     except InfeasiblePlan:
         raise _explain_infeasible(problem) from None
     slots = executable_slots(problem, solution, options)
