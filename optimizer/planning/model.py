@@ -255,10 +255,29 @@ def _stored_energy_value(model: _Model, solver: str, terminal_value: float) -> F
     return -np.array(duals, dtype=np.float64)
 
 
-def solve(problem: Problem, terminal_value: float, solver: str = "highs") -> LpSolution:
-    """Optimal schedule of ``problem``; raises ``InfeasiblePlan`` or ``SolverError``."""
+def _exclude(model: _Model, violations: list[tuple[str, int]], rounds: int) -> None:
+    # Exclude every slot whose prices could tempt the LP too, not only the ones that did:
+    # one mixed-integer round instead of several.
+    for kind, t in violations + ([] if rounds > 1 else _tempting(model.problem)):
+        model.exclude(kind, t)
+
+
+def solve(
+    problem: Problem,
+    terminal_value: float,
+    solver: str = "highs",
+    lp_violations: list[tuple[str, int]] | None = None,
+) -> LpSolution:
+    """Optimal schedule of ``problem``; raises ``InfeasiblePlan`` or ``SolverError``.
+
+    ``lp_violations``: the slots where the plain LP's optimum does both directions, when the
+    caller has solved that LP already (it is then not solved again).
+    """
     model = _Model(problem, terminal_value)
     rounds = 0
+    if lp_violations:
+        rounds = 1
+        _exclude(model, lp_violations, rounds)
     while True:
         used = _run(model, solver)
         _check_status(model, used)
@@ -266,10 +285,7 @@ def solve(problem: Problem, terminal_value: float, solver: str = "highs") -> LpS
         if not violations:
             break
         rounds += 1
-        # Exclude every slot whose prices could tempt the LP too, not only the ones that did:
-        # one mixed-integer round instead of several.
-        for kind, t in violations + ([] if rounds > 1 else _tempting(problem)):
-            model.exclude(kind, t)
+        _exclude(model, violations, rounds)
     curtail = np.array([u.value() or 0.0 if u is not None else 0.0 for u in model.curtail])
     objective = pulp.value(model.lp.objective)
     values = {

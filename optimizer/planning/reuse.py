@@ -14,8 +14,9 @@ HiGHS then solves it from scratch: re-starting from the previous basis is faster
 optima tie (equal prices) it can return another optimal plan than a fresh model would, and the
 results must equal the fresh solve's. Every slot has a curtailment column (capped at 0
 where there is no PV), which is the same feasible set as the fresh model's. When the LP optimum
-charges and discharges, or imports and exports, in one slot (binaries needed), or is not
-optimal, the problem goes to the fresh exact ``solve()``: results and errors are unchanged.
+charges and discharges, or imports and exports, in one slot (binaries needed), the fresh exact
+``solve()`` goes on from those slots' binaries; when it is not optimal, or the solver is CBC,
+the fresh ``solve()`` does everything: results and errors are unchanged.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from optimizer.planning.inputs import Problem
 from optimizer.planning.model import FLOW_TOL_KWH, LpSolution, _Model, _solver, solve
 from optimizer.timeseries import FloatArray
 
+Violations = list[tuple[str, int]]
 Shape = tuple[int, float, BatterySpec, GridSpec]
 IntArray = np.ndarray[Any, np.dtype[np.int32]]
 
@@ -85,8 +87,9 @@ class _Reusable:
         row_high = np.concatenate([net, pv, [start]])
         self.highs.changeRowsBounds(len(self.rows), self.rows, row_low, row_high)
 
-    def solve(self, problem: Problem, terminal_value: float) -> LpSolution | None:
-        """The LP optimum of ``problem``, or ``None`` when it needs the exact fresh path."""
+    def solve(self, problem: Problem, terminal_value: float) -> LpSolution | Violations | None:
+        """The LP optimum of ``problem``; else the slots that need binaries (the LP optimum
+        does both directions there), or ``None`` when there is no optimum."""
         self._update(problem, terminal_value)
         # Solve from scratch, as a fresh model would: from the last problem's basis HiGHS can
         # end at another optimal vertex where optima tie, i.e. another plan of equal cost.
@@ -98,10 +101,11 @@ class _Reusable:
         x = np.asarray(solution.col_value, dtype=np.float64)
         charge, discharge = x[self.charge], x[self.discharge]
         imp, exp = x[self.imp], x[self.exp]
-        if (np.minimum(charge, discharge) > FLOW_TOL_KWH).any() or (
-            np.minimum(imp, exp) > FLOW_TOL_KWH
-        ).any():
-            return None
+        battery = np.flatnonzero(np.minimum(charge, discharge) > FLOW_TOL_KWH)
+        grid = np.flatnonzero(np.minimum(imp, exp) > FLOW_TOL_KWH)
+        if len(battery) or len(grid):
+            # Same order as ``model._violations``: the fresh path then adds the same binaries.
+            return [("battery", int(t)) for t in battery] + [("grid", int(t)) for t in grid]
         curtail: FloatArray = x[self.curtail]
         duals = np.asarray(solution.row_dual, dtype=np.float64)
         return LpSolution(
@@ -147,8 +151,12 @@ class ModelCache:
         """Optimal schedule of ``problem``; raises ``InfeasiblePlan`` or ``SolverError``."""
         if solver == "highs":
             solution = self._model(problem, terminal_value).solve(problem, terminal_value)
-            if solution is not None:
+            if isinstance(solution, LpSolution):
                 self.reused += 1
                 return solution
+            if solution is not None:
+                # The plain LP is solved: the exact path starts at its binaries.
+                self.fresh += 1
+                return solve(problem, terminal_value, solver, lp_violations=solution)
         self.fresh += 1
         return solve(problem, terminal_value, solver)
