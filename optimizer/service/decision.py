@@ -25,7 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from optimizer.device import commands
+from optimizer import commands
 from optimizer.domain import Command, DeviceCommand
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from optimizer.device.commands import basic, charge, discharge
+from optimizer.commands import basic, charge, discharge
 from optimizer.domain import Command
 from optimizer.service.decision import (
     Limits,
