@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +68,8 @@ def errors_to_exit() -> Iterator[None]:
 
 def settings_from(path: Path | None) -> Settings:
     """Load settings, or exit 2 with one line per problem."""
+    settings: Settings | None = None
     with errors_to_exit():
-        return load_settings(path)
-    sys.exit(EXIT_BAD_INPUT)  # pragma: no cover - errors_to_exit always raises or returns
+        settings = load_settings(path)
+    assert settings is not None  # errors_to_exit turns every failure into typer.Exit
+    return settings
