@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -129,14 +130,20 @@ def executable_slots(
     return slots
 
 
+def played_slots(problem: Problem, chosen: Sequence[Command]) -> list[PlanSlot]:
+    """Slots that run ``chosen`` commands in order, with the SOC path they really give."""
+    slots: list[PlanSlot] = []
+    soc = problem.soc_start_kwh
+    for t, command in enumerate(chosen):
+        outcome = _play(problem, _SlotInput(t, soc), command)
+        slots.append(_row(problem, t, soc, command, outcome))
+        soc = outcome.soc_end_kwh
+    return slots
+
+
 def idle_slots(problem: Problem, options: PlanOptions) -> list[PlanSlot]:
     """The do-nothing timetable: ``SET_BASIC_MODE`` in every slot."""
-    slots: list[PlanSlot] = []
-    idle = commands.basic(options.command_duration_h)
-    for t in range(problem.n):
-        outcome = _play(problem, _SlotInput(t, problem.soc_start_kwh), idle)
-        slots.append(_row(problem, t, problem.soc_start_kwh, idle, outcome))
-    return slots
+    return played_slots(problem, [commands.basic(options.command_duration_h)] * problem.n)
 
 
 def no_battery_cost(problem: Problem) -> float:

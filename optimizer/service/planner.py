@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.config import Settings
-from optimizer.domain import PlanSlot, Timetable
+from optimizer.domain import Timetable
 from optimizer.errors import InvalidInput
 from optimizer.forecast import LOAD_LAGS_DAYS, PV_LAGS_DAYS, lagged_mean
 from optimizer.planning import PlanOptions, Problem, build_problem, plan_problem
@@ -128,19 +128,13 @@ def _by_strategy(name: str, problem: Problem, options: PlanOptions, now: datetim
 
 def played(problem: Problem, chosen: list[Any], options: PlanOptions, name: str) -> Timetable:
     """A timetable whose slots run ``chosen`` commands (idle where none), SOC path recomputed."""
-    from optimizer.planning.execution import apply_command, idle_command
-    from optimizer.planning.timetable import _row, no_battery_cost
+    from optimizer.planning.execution import idle_command
+    from optimizer.planning.timetable import no_battery_cost, played_slots
 
-    slots: list[PlanSlot] = []
-    soc = problem.soc_start_kwh
-    for t in range(problem.n):
-        command = chosen[t] if t < len(chosen) else idle_command(options.command_duration_h)
-        outcome = apply_command(
-            command, soc, float(problem.load_kwh[t]), float(problem.pv_kwh[t]), problem.dt_h,
-            problem.battery, problem.grid,
-        )  # fmt: skip
-        slots.append(_row(problem, t, soc, command, outcome))
-        soc = outcome.soc_end_kwh
+    idle = idle_command(options.command_duration_h)
+    slots = played_slots(
+        problem, [chosen[t] if t < len(chosen) else idle for t in range(problem.n)]
+    )
     cost = sum(s.cost for s in slots)
     return Timetable(tuple(slots), f"strategy {name}", cost, no_battery_cost(problem), 0.0,
                      0.0, name, cost)  # fmt: skip
