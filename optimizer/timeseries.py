@@ -16,6 +16,7 @@ import pandas as pd
 from optimizer.errors import InvalidInput
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int32]
 
 
 def require_utc(moment: datetime, what: str = "time") -> datetime:

@@ -18,12 +18,17 @@ import numpy as np
 from optimizer.errors import SolverError
 from optimizer.planning import Problem
 from optimizer.planning.highs import new_highs
-from optimizer.timeseries import FloatArray
+from optimizer.timeseries import FloatArray, IntArray
 
 _C, _D, _I, _E, _U, _S = range(6)
 #: The planner's tie-breaker (currency per kWh through the battery), repeated so both models
 #: price a cycle identically.
 TIE_BREAK_PER_KWH = 1e-6
+_EMPTY: tuple[IntArray, IntArray, list[float]] = (
+    np.zeros(0, np.int32),
+    np.zeros(0, np.int32),
+    [],
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +78,9 @@ def _rows(p: Problem) -> tuple[np.ndarray, np.ndarray, FloatArray]:
     return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
 
 
-def solve_relaxation(problem: Problem, terminal_value_per_kwh: float = 0.0) -> Relaxation:
-    """Solve the relaxed LP of ``problem``; raise ``SolverError`` unless HiGHS finds the optimum."""
-    p, n = problem, problem.n
+def _model(p: Problem, terminal_value_per_kwh: float) -> highspy.Highs:
+    """The relaxed LP as a HiGHS model (columns in blocks of ``n``: c, d, i, e, u, s)."""
+    n = p.n
     cost = np.zeros(6 * n)
     cost[_I * n : (_I + 1) * n] = p.price_import
     cost[_E * n : (_E + 1) * n] = -p.price_export
@@ -96,8 +101,24 @@ def solve_relaxation(problem: Problem, terminal_value_per_kwh: float = 0.0) -> R
     # HiGHS's thread pool is global and fixed by the first run; the planner uses one thread,
     # and a later solve asking for a different count would fail ("Not Solved").
     highs.setOptionValue("threads", 1)
-    highs.addCols(6 * n, cost, lower, upper, 0, np.zeros(0, np.int32), np.zeros(0, np.int32), [])
+    highs.addCols(6 * n, cost, lower, upper, 0, *_EMPTY)
     highs.addRows(3 * n, row_low, row_high, len(vals), starts, cols.astype(np.int32), vals)
+    model: highspy.Highs = highs
+    return model
+
+
+def _flows(p: Problem, values: FloatArray) -> dict[str, FloatArray]:
+    n = p.n
+    names = ("charge", "discharge", "import", "export")
+    return {
+        name: values[k * n : (k + 1) * n] for k, name in zip((_C, _D, _I, _E), names, strict=True)
+    }
+
+
+def solve_relaxation(problem: Problem, terminal_value_per_kwh: float = 0.0) -> Relaxation:
+    """Solve the relaxed LP of ``problem``; raise ``SolverError`` unless HiGHS finds the optimum."""
+    p, n = problem, problem.n
+    highs = _model(p, terminal_value_per_kwh)
     highs.run()
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         raise SolverError(
@@ -106,12 +127,84 @@ def solve_relaxation(problem: Problem, terminal_value_per_kwh: float = 0.0) -> R
     solution = highs.getSolution()
     duals = np.asarray(solution.row_dual, dtype=np.float64)[2 * n :]
     values = np.asarray(solution.col_value, dtype=np.float64)
+    flows = _flows(p, values)
     return Relaxation(
         objective=float(highs.getInfo().objective_function_value),
-        cost=float(
-            values[_I * n : (_I + 1) * n] @ p.price_import
-            - values[_E * n : (_E + 1) * n] @ p.price_export
-        ),
+        cost=float(flows["import"] @ p.price_import - flows["export"] @ p.price_export),
         soc_value_per_kwh=-duals,
         soc_end_kwh=values[_S * n :],
+    )
+
+
+def nonconvex_slots(problem: Problem) -> IntArray:
+    """Slots whose cost is not convex in the battery's energy change, so the LP may cheat there.
+
+    Elsewhere (import price >= export price >= 0) one slot's cost under the one-direction rule
+    is convex, the relaxation prices it exactly, and doing both directions at once can at best
+    tie. A negative price, or export paid more than import, makes wasting energy pay.
+    """
+    p = problem
+    bad = (p.price_import < 0) | (p.price_export < 0) | (p.price_export > p.price_import)
+    return np.flatnonzero(bad).astype(np.int32)
+
+
+@dataclass(frozen=True, slots=True)
+class ExactCheck:
+    """A mixed-integer solve with binaries in ``binaries`` slots.
+
+    ``bound`` is HiGHS's proven lower bound on the objective, ``objective`` its best plan's;
+    ``simultaneous`` counts slots of that plan that still charge and discharge, or import and
+    export, at once (0 means the plan meets the rule everywhere, so the solve was exact).
+    """
+
+    objective: float
+    bound: float
+    simultaneous: int
+    binaries: int
+    status: str
+
+
+def solve_exact(
+    problem: Problem,
+    terminal_value_per_kwh: float = 0.0,
+    gap: float = 1e-4,
+    time_limit_s: float = 3600.0,
+) -> ExactCheck:
+    """The relaxation plus one binary per direction pair in every non-convex slot.
+
+    That is the planner's whole mixed-integer model wherever it can differ from the LP; the
+    result is exact when no slot of the answer does both directions.
+    """
+    p, n = problem, problem.n
+    highs = _model(p, terminal_value_per_kwh)
+    upper = _bounds(p)[1]
+    slots = nonconvex_slots(p)
+    k = 2 * len(slots)
+    highs.setOptionValue("mip_rel_gap", gap)
+    highs.setOptionValue("time_limit", time_limit_s)
+    if k:
+        first = 6 * n
+        columns = np.arange(first, first + k, dtype=np.int32)
+        highs.addCols(k, np.zeros(k), np.zeros(k), np.ones(k), 0, *_EMPTY)
+        highs.changeColsIntegrality(k, columns, np.full(k, highspy.HighsVarType.kInteger))
+        for j, (one, other) in enumerate(((_C, _D), (_I, _E))):
+            for m, t in enumerate(slots):
+                on = first + j * len(slots) + m
+                a, b = one * n + int(t), other * n + int(t)
+                # a <= cap_a * on ; b <= cap_b * (1 - on)
+                highs.addRow(-highspy.kHighsInf, 0.0, 2, np.array([a, on], np.int32),
+                             np.array([1.0, -upper[a]]))  # fmt: skip
+                highs.addRow(-highspy.kHighsInf, upper[b], 2, np.array([b, on], np.int32),
+                             np.array([1.0, upper[b]]))  # fmt: skip
+    highs.run()
+    info = highs.getInfo()
+    flows = _flows(p, np.asarray(highs.getSolution().col_value, dtype=np.float64))
+    both = np.minimum(flows["charge"], flows["discharge"]) > 1e-6
+    both |= np.minimum(flows["import"], flows["export"]) > 1e-6
+    return ExactCheck(
+        objective=float(info.objective_function_value),
+        bound=float(info.mip_dual_bound) if k else float(info.objective_function_value),
+        simultaneous=int(both.sum()),
+        binaries=k,
+        status=highs.modelStatusToString(highs.getModelStatus()),
     )

@@ -14,6 +14,7 @@ import pandas as pd
 
 from optimizer.domain import BatterySpec, GridSpec, PlanSlot, Timetable
 from optimizer.errors import InfeasiblePlan
+from optimizer.planning.dp import solve_dp
 from optimizer.planning.gate import check_timetable
 from optimizer.planning.inputs import PlanOptions, Problem, build_problem, terminal_value_per_kwh
 from optimizer.planning.model import LpSolution, solve
@@ -62,7 +63,9 @@ def plan_problem(
     """
     value = terminal_value_per_kwh(problem, options.terminal_soc_value)
     try:
-        if cache is None:
+        if options.solver == "dp":
+            solution = solve_dp(problem, value)
+        elif cache is None:
             solution = solve(problem, value, options.solver)
         else:
             solution = cache.solve(problem, value, options.solver)

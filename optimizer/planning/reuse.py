@@ -31,11 +31,10 @@ import pulp
 from optimizer.domain import BatterySpec, GridSpec
 from optimizer.planning.inputs import Problem
 from optimizer.planning.model import FLOW_TOL_KWH, LpSolution, _Model, _solver, solve
-from optimizer.timeseries import FloatArray
+from optimizer.timeseries import FloatArray, IntArray
 
 Violations = list[tuple[str, int]]
 Shape = tuple[int, float, BatterySpec, GridSpec]
-IntArray = np.ndarray[Any, np.dtype[np.int32]]
 
 
 def _shape(problem: Problem) -> Shape:

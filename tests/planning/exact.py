@@ -19,7 +19,7 @@ W = 8
 
 
 def exact_objective(problem: Problem, terminal_value: float) -> float:
-    """Optimal objective of the full MILP (binaries in every slot)."""
+    """Optimal objective of the full MILP (binaries in every slot); inf when infeasible."""
     n, dt, b, g = problem.n, problem.dt_h, problem.battery, problem.grid
     col = lambda t, k: t * W + k  # noqa: E731
     cost = np.zeros(n * W)
@@ -83,5 +83,7 @@ def exact_objective(problem: Problem, terminal_value: float) -> float:
         integrality=integrality,
         options={"mip_rel_gap": 1e-9},
     )
+    if result.status == 2:
+        return float("inf")  # infeasible
     assert result.status == 0, result.message
     return float(result.fun)

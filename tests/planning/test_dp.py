@@ -1,0 +1,232 @@
+"""The exact dynamic programme (optimizer.planning.dp) against independent solves."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from optimizer.csvdata import read_series_csv
+from optimizer.domain import BatterySpec, GridSpec
+from optimizer.errors import InfeasiblePlan
+from optimizer.planning import PlanOptions, Problem, build_problem, plan_problem
+from optimizer.planning.dp import lower_envelope, solve_dp
+from optimizer.planning.model import LpSolution, solve
+from strategies.relaxation import solve_exact, solve_relaxation
+from tests.planning.conftest import series
+from tests.planning.exact import exact_objective
+
+START = datetime(2023, 6, 1, tzinfo=UTC)
+DATA = Path(__file__).resolve().parents[2] / "data"
+prices = st.floats(min_value=-0.3, max_value=1.0, allow_nan=False).map(lambda v: round(v, 4))
+energies = st.floats(min_value=0.0, max_value=2.0, allow_nan=False).map(lambda v: round(v, 3))
+
+
+@st.composite
+def problems(draw: st.DrawFn) -> tuple[Problem, float]:
+    n = draw(st.integers(min_value=1, max_value=16))
+
+    def values(kind: st.SearchStrategy[float]) -> list[float]:
+        return draw(st.lists(kind, min_size=n, max_size=n))
+
+    battery = BatterySpec(
+        capacity_kwh=draw(st.sampled_from([4.2, 10.08])),
+        min_soc_pct=draw(st.sampled_from([0.0, 10.0])),
+        max_soc_pct=draw(st.sampled_from([90.0, 100.0])),
+        max_charge_kw=draw(st.sampled_from([1.0, 3.6])),
+        max_discharge_kw=draw(st.sampled_from([1.0, 3.6])),
+        charge_efficiency=draw(st.sampled_from([0.92, 1.0])),
+        discharge_efficiency=draw(st.sampled_from([0.85, 0.92])),
+        cycle_cost_per_kwh=draw(st.sampled_from([0.0, 0.02])),
+    )
+    grid = GridSpec(
+        export_allowed=draw(st.booleans()),
+        max_import_kw=draw(st.sampled_from([2.5, 15.0])),
+        max_export_kw=draw(st.sampled_from([0.5, 3.68])),
+    )
+    problem = build_problem(
+        series(values(prices)),
+        series(values(prices)),
+        series(values(energies)),
+        series(values(energies)),
+        battery,
+        grid,
+        draw(st.floats(min_value=0, max_value=100)),
+        START,
+        PlanOptions(),
+    )
+    return problem, draw(st.sampled_from([0.0, 0.1, -0.05]))
+
+
+def _check_flows(problem: Problem, s: LpSolution) -> float:
+    """Assert the plan obeys every equation; return its objective recomputed from the flows."""
+    b, dt = problem.battery, problem.dt_h
+    tol = 1e-7
+    assert not np.any((s.charge_kwh > tol) & (s.discharge_kwh > tol))
+    assert not np.any((s.import_kwh > tol) & (s.export_kwh > tol))
+    balance = s.import_kwh - s.export_kwh - s.charge_kwh + s.discharge_kwh - s.curtail_kwh
+    assert balance == pytest.approx(problem.load_kwh - problem.pv_kwh, abs=1e-7)
+    before = np.concatenate([[problem.soc_start_kwh], s.soc_end_kwh[:-1]])
+    change = b.charge_efficiency * s.charge_kwh - s.discharge_kwh / b.discharge_efficiency
+    assert s.soc_end_kwh - before == pytest.approx(change, abs=1e-7)
+    low = min(b.kwh(b.min_soc_pct), problem.soc_start_kwh)
+    high = max(b.kwh(b.max_soc_pct), problem.soc_start_kwh)
+    assert np.all((s.soc_end_kwh >= low - tol) & (s.soc_end_kwh <= high + tol))
+    assert np.all(s.charge_kwh <= b.max_charge_kw * dt + tol)
+    assert np.all(s.discharge_kwh <= b.max_discharge_kw * dt + tol)
+    assert np.all(s.import_kwh <= problem.grid.max_import_kw * dt + tol)
+    export_cap = problem.grid.max_export_kw * dt if problem.grid.export_allowed else 0.0
+    assert np.all(s.export_kwh <= export_cap + tol)
+    assert np.all((s.curtail_kwh >= -tol) & (s.curtail_kwh <= problem.pv_kwh + tol))
+    through = 1e-6 * (s.charge_kwh + s.discharge_kwh).sum()
+    return float(
+        s.import_kwh @ problem.price_import
+        - s.export_kwh @ problem.price_export
+        + b.cycle_cost_per_kwh * s.discharge_kwh.sum()
+        + through
+    )
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems())
+def test_dp_optimum_equals_an_independent_exact_milp(case: tuple[Problem, float]) -> None:
+    problem, terminal = case
+    exact = exact_objective(problem, terminal)
+    if math.isinf(exact):
+        with pytest.raises(InfeasiblePlan):
+            solve_dp(problem, terminal)
+        return
+    solution = solve_dp(problem, terminal)
+    # scipy's model has no 1e-6/kWh tie-break; it moves the optimum by far less than this.
+    assert solution.objective == pytest.approx(exact, abs=2e-4)
+    recomputed = _check_flows(problem, solution)
+    assert recomputed - terminal * solution.soc_end_kwh[-1] == pytest.approx(
+        solution.objective, abs=1e-7
+    )
+
+
+def _week(start: str, days: int = 7) -> Problem:
+    imp = read_series_csv(DATA / "agile-import-regionUNKNOWN-fawkesley-2022-11_2023-12.csv")
+    exp = read_series_csv(
+        DATA / "agile-outgoing-export-regionUNKNOWN-fawkesley-2022-11_2023-12.csv"
+    )
+    load = read_series_csv(DATA / "household-consumption-uk-fawkesley-2020-08_2023-12.csv")
+    first = pd.Timestamp(start, tz="UTC")
+    window = pd.date_range(first, periods=days * 48, freq="30min", tz="UTC")
+    return build_problem(
+        imp.reindex(window) / 100,
+        exp.reindex(window) / 100,
+        load.reindex(window),
+        None,
+        BatterySpec(capacity_kwh=4.2, min_soc_pct=10.0),
+        GridSpec(),
+        10.0,
+        first.to_pydatetime(),
+        PlanOptions(),
+    )
+
+
+def test_dp_equals_the_planners_milp_on_a_real_negative_price_week() -> None:
+    problem = _week("2023-07-01")
+    assert (problem.price_import < 0).sum() > 10  # the week the LP alone would cheat in
+    dp = solve_dp(problem, 0.0)
+    milp = solve(problem, 0.0)
+    relaxed = solve_relaxation(problem)
+    assert milp.binaries > 0
+    assert dp.objective == pytest.approx(milp.objective, rel=1e-9, abs=1e-9)
+    assert relaxed.objective < dp.objective - 0.01  # the rule really costs something here
+    _check_flows(problem, dp)
+
+
+def test_dp_is_within_the_proven_bound_of_highs_branch_and_bound() -> None:
+    problem = _week("2023-05-27", days=3)
+    dp = solve_dp(problem, 0.0)
+    check = solve_exact(problem, 0.0, gap=1e-9)
+    assert check.status == "Optimal" and check.simultaneous == 0
+    assert check.bound - 1e-7 <= dp.objective <= check.objective + 1e-7
+
+
+def test_planner_with_the_dp_solver_passes_the_gate_and_matches_highs() -> None:
+    problem = _week("2023-07-01", days=2)
+    options = PlanOptions(terminal_soc_value=0.0)
+    by_dp = plan_problem(problem, replace(options, solver="dp"))
+    by_lp = plan_problem(problem, options)
+    assert by_dp.solver == "dp"
+    assert by_dp.lp_cost == pytest.approx(by_lp.lp_cost, abs=1e-6)
+    # Equal optima may differ in path (prices tie); both are executable and pay off.
+    assert by_dp.status == "optimal (dp)"
+    assert by_dp.cost < by_dp.no_battery_cost
+
+
+def test_negative_price_with_a_full_battery_does_not_waste_energy() -> None:
+    # Full battery, paid to import: the relaxation charges and discharges at once to import
+    # more than the house uses; one inverter cannot, so the exact plan only discharges later.
+    battery = BatterySpec(capacity_kwh=4.2, min_soc_pct=10.0)
+    problem = build_problem(
+        series([-0.50, 0.30]),
+        series([0.0, 0.0]),
+        series([0.2, 0.5]),
+        None,
+        battery,
+        GridSpec(),
+        100.0,
+        START,
+        PlanOptions(),
+    )
+    relaxed = solve_relaxation(problem)
+    dp = solve_dp(problem, 0.0)
+    assert dp.charge_kwh[0] == pytest.approx(0.0, abs=1e-9)  # nowhere to put it
+    assert dp.objective == pytest.approx(exact_objective(problem, 0.0), abs=1e-5)
+    assert relaxed.objective < dp.objective - 0.05
+
+
+def test_load_beyond_grid_and_battery_names_the_slot() -> None:
+    battery = BatterySpec(capacity_kwh=4.2, min_soc_pct=10.0, max_discharge_kw=1.0)
+    problem = build_problem(
+        series([0.1, 0.1]),
+        None,
+        series([0.5, 3.0]),
+        None,
+        battery,
+        GridSpec(max_import_kw=2.0),
+        50.0,
+        START,
+        PlanOptions(),
+    )
+    with pytest.raises(InfeasiblePlan, match="2023-06-01T00:30:00"):
+        solve_dp(problem, 0.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.floats(-5, 5, allow_nan=False), min_size=6, max_size=6),
+        min_size=1,
+        max_size=6,
+    ),
+    st.integers(1, 4),
+)
+def test_lower_envelope_matches_brute_force(rows: list[list[float]], hole: int) -> None:
+    grid = np.array([0.0, 0.3, 0.5, 1.2, 2.0, 2.1])
+    values = np.array(rows)
+    if len(values) > 1:
+        # One function defined on a shorter interval, ending where another is as low: the
+        # envelopes the DP builds are continuous (value functions of a continuous problem).
+        values[0, hole + 1 :] = np.inf
+        values[0, hole] = max(values[0, hole], values[1:, hole].min())
+    envelope = lower_envelope(grid, values)
+    fine = np.linspace(0.0, 2.1, 2001)
+    curves = []
+    for row in values:
+        finite = np.isfinite(row)
+        last = grid[finite][-1]
+        y = np.interp(fine, grid[finite], row[finite])
+        curves.append(np.where(fine <= last + 1e-12, y, np.inf))
+    assert envelope.at(fine) == pytest.approx(np.min(curves, axis=0), abs=1e-9)
