@@ -17,8 +17,9 @@ from optimizer.errors import InfeasiblePlan
 from optimizer.planning.dp import solve_dp
 from optimizer.planning.gate import check_timetable
 from optimizer.planning.inputs import PlanOptions, Problem, build_problem, terminal_value_per_kwh
-from optimizer.planning.model import LpSolution, solve
+from optimizer.planning.model import solve
 from optimizer.planning.reuse import ModelCache
+from optimizer.planning.solution import LpSolution
 from optimizer.planning.timetable import executable_slots, idle_slots, no_battery_cost
 
 __all__ = ["ModelCache", "PlanOptions", "Problem", "build_problem", "plan", "plan_problem"]
@@ -72,8 +73,10 @@ def plan_problem(
     except InfeasiblePlan:
         raise _explain_infeasible(problem) from None
     slots = executable_slots(problem, solution, options)
-    binaries = f", {solution.binaries} binaries" if solution.binaries else ""
-    status = f"optimal ({solution.solver}{binaries})"
+    exact = (
+        f", LP did both directions in {solution.exact_slots} slots" if solution.exact_slots else ""
+    )
+    status = f"optimal ({solution.solver}{exact})"
     if _adjusted_cost(slots, problem, value) > no_battery_cost(problem) + 1e-9:
         # Rounding to device commands can, rarely, undo a marginal gain; doing nothing is then
         # the better executable plan, so never hand out one that is worse than it.

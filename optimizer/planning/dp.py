@@ -27,7 +27,7 @@ import numpy as np
 
 from optimizer.errors import InfeasiblePlan, SolverError
 from optimizer.planning.inputs import Problem
-from optimizer.planning.model import TIE_BREAK_PER_KWH, LpSolution
+from optimizer.planning.solution import TIE_BREAK_PER_KWH, LpSolution
 from optimizer.timeseries import FloatArray
 
 #: Two energies closer than this (kWh) are the same point.
@@ -296,5 +296,4 @@ def _forward(
         soc_value_per_kwh=value,
         objective=objective,
         solver="dp",
-        binaries=0,
     )

@@ -30,10 +30,10 @@ import pulp
 
 from optimizer.domain import BatterySpec, GridSpec
 from optimizer.planning.inputs import Problem
-from optimizer.planning.model import FLOW_TOL_KWH, LpSolution, _Model, _solver, solve
+from optimizer.planning.model import _Model, _solver, exact_solution, solve
+from optimizer.planning.solution import FLOW_TOL_KWH, LpSolution
 from optimizer.timeseries import FloatArray, IntArray
 
-Violations = list[tuple[str, int]]
 Shape = tuple[int, float, BatterySpec, GridSpec]
 
 
@@ -86,9 +86,9 @@ class _Reusable:
         row_high = np.concatenate([net, pv, [start]])
         self.highs.changeRowsBounds(len(self.rows), self.rows, row_low, row_high)
 
-    def solve(self, problem: Problem, terminal_value: float) -> LpSolution | Violations | None:
-        """The LP optimum of ``problem``; else the slots that need binaries (the LP optimum
-        does both directions there), or ``None`` when there is no optimum."""
+    def solve(self, problem: Problem, terminal_value: float) -> LpSolution | int | None:
+        """The LP optimum of ``problem``; else how many slots of it do both directions, or
+        ``None`` when there is no optimum."""
         self._update(problem, terminal_value)
         # Solve from scratch, as a fresh model would: from the last problem's basis HiGHS can
         # end at another optimal vertex where optima tie, i.e. another plan of equal cost.
@@ -103,8 +103,7 @@ class _Reusable:
         battery = np.flatnonzero(np.minimum(charge, discharge) > FLOW_TOL_KWH)
         grid = np.flatnonzero(np.minimum(imp, exp) > FLOW_TOL_KWH)
         if len(battery) or len(grid):
-            # Same order as ``model._violations``: the fresh path then adds the same binaries.
-            return [("battery", int(t)) for t in battery] + [("grid", int(t)) for t in grid]
+            return len(battery) + len(grid)
         curtail: FloatArray = x[self.curtail]
         duals = np.asarray(solution.row_dual, dtype=np.float64)
         return LpSolution(
@@ -117,7 +116,6 @@ class _Reusable:
             soc_value_per_kwh=-duals[self.state],
             objective=float(self.highs.getInfo().objective_function_value),
             solver="highs",
-            binaries=0,
         )
 
 
@@ -126,7 +124,7 @@ class ModelCache:
 
     Keep one per run of similar plans (not a global): it holds up to ``max_shapes`` models,
     dropping the least recently used. ``reused`` and ``fresh`` count the solves that took the
-    cached model and the ones that went to the fresh exact path (binaries, no optimum, CBC).
+    cached model and the ones that went on to the exact DP, to CBC or found no optimum.
     """
 
     def __init__(self, max_shapes: int = 256) -> None:
@@ -154,8 +152,7 @@ class ModelCache:
                 self.reused += 1
                 return solution
             if solution is not None:
-                # The plain LP is solved: the exact path starts at its binaries.
                 self.fresh += 1
-                return solve(problem, terminal_value, solver, lp_violations=solution)
+                return exact_solution(problem, terminal_value, solution)
         self.fresh += 1
         return solve(problem, terminal_value, solver)

@@ -12,7 +12,7 @@ from optimizer import commands
 from optimizer.domain import Action, Command, PlanSlot
 from optimizer.planning.execution import SlotOutcome, action_of, apply_command, command_for
 from optimizer.planning.inputs import PlanOptions, Problem
-from optimizer.planning.model import LpSolution
+from optimizer.planning.solution import LpSolution
 
 TOL_KWH = 1e-6
 

@@ -18,7 +18,8 @@ from optimizer.domain import BatterySpec, GridSpec
 from optimizer.errors import InfeasiblePlan
 from optimizer.planning import PlanOptions, Problem, build_problem, plan_problem
 from optimizer.planning.dp import lower_envelope, solve_dp
-from optimizer.planning.model import LpSolution, solve
+from optimizer.planning.model import solve
+from optimizer.planning.solution import LpSolution
 from strategies.relaxation import solve_exact, solve_relaxation
 from tests.planning.conftest import series
 from tests.planning.exact import exact_objective
@@ -133,24 +134,23 @@ def _week(start: str, days: int = 7) -> Problem:
     )
 
 
-def test_dp_equals_the_planners_milp_on_a_real_negative_price_week() -> None:
+def test_dp_equals_highs_branch_and_bound_on_a_real_negative_price_week() -> None:
     problem = _week("2023-07-01")
     assert (problem.price_import < 0).sum() > 10  # the week the LP alone would cheat in
     dp = solve_dp(problem, 0.0)
-    milp = solve(problem, 0.0)
+    check = solve_exact(problem, 0.0, gap=1e-9)  # binaries in every non-convex slot
     relaxed = solve_relaxation(problem)
-    assert milp.binaries > 0
-    assert dp.objective == pytest.approx(milp.objective, rel=1e-9, abs=1e-9)
+    assert check.status == "Optimal" and check.simultaneous == 0
+    assert check.bound - 1e-7 <= dp.objective <= check.objective + 1e-7
     assert relaxed.objective < dp.objective - 0.01  # the rule really costs something here
     _check_flows(problem, dp)
 
 
-def test_dp_is_within_the_proven_bound_of_highs_branch_and_bound() -> None:
-    problem = _week("2023-05-27", days=3)
-    dp = solve_dp(problem, 0.0)
-    check = solve_exact(problem, 0.0, gap=1e-9)
-    assert check.status == "Optimal" and check.simultaneous == 0
-    assert check.bound - 1e-7 <= dp.objective <= check.objective + 1e-7
+def test_the_planner_takes_the_dp_where_its_lp_does_both_directions() -> None:
+    problem = _week("2023-07-01", days=2)
+    solution = solve(problem, 0.0)
+    assert solution.solver == "dp" and solution.exact_slots > 0
+    assert solution.objective == pytest.approx(solve_dp(problem, 0.0).objective, abs=1e-12)
 
 
 def test_planner_with_the_dp_solver_passes_the_gate_and_matches_highs() -> None:

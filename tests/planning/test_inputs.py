@@ -110,10 +110,10 @@ def test_load_beyond_grid_and_battery_is_infeasible_and_names_the_slot() -> None
 def test_highs_failure_falls_back_to_cbc(monkeypatch: pytest.MonkeyPatch) -> None:
     real = model_module._solver
 
-    def broken(name: str, mixed_integer: bool = False):  # type: ignore[no-untyped-def]
+    def broken(name: str):  # type: ignore[no-untyped-def]
         if name == "highs":
             raise OSError("highspy is not usable here")
-        return real(name, mixed_integer)
+        return real(name)
 
     monkeypatch.setattr(model_module, "_solver", broken)
     timetable = plan(series([0.05, 0.4]), None, series([0.3, 0.3]), None, B, G, 10, START)
@@ -124,7 +124,7 @@ def test_a_solver_that_gives_up_is_not_trusted(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(
         model_module,
         "_solver",
-        lambda name, mixed_integer=False: BulkHiGHS(msg=False, threads=1, timeLimit=0.0),
+        lambda name: BulkHiGHS(msg=False, threads=1, timeLimit=0.0),
     )
     with pytest.raises(SolverError, match="refusing to use it"):
         plan(series([0.05, 0.4] * 24), None, series([0.3] * 48), None, B, G, 10, START)

@@ -78,10 +78,11 @@ def _tempting_problem(start: datetime):  # type: ignore[no-untyped-def]
     return build_problem(prices, export, load, pv, BATTERY, GRID, 50, start, NO_END_VALUE)
 
 
-def test_tempting_prices_need_binaries_and_plan_never_does_both(start: datetime) -> None:
+def test_tempting_prices_take_the_exact_path_and_plan_never_does_both(start: datetime) -> None:
     problem = _tempting_problem(start)
     solution = solve(problem, 0.0)
-    assert solution.binaries > 0  # the plain LP did both somewhere, so the rule was enforced
+    # The plain LP did both somewhere, so the exact dynamic programme decided.
+    assert solution.exact_slots > 0 and solution.solver == "dp"
     both_battery = (solution.charge_kwh > 1e-6) & (solution.discharge_kwh > 1e-6)
     both_grid = (solution.import_kwh > 1e-6) & (solution.export_kwh > 1e-6)
     assert not both_battery.any() and not both_grid.any()
@@ -94,11 +95,18 @@ def test_tempting_prices_match_an_independent_exact_solve(start: datetime) -> No
 
 
 def test_cbc_fallback_gives_the_same_plan(start: datetime) -> None:
-    problem = _tempting_problem(start)
-    highs = solve(problem, 0.0, "highs")
-    cbc = solve(problem, 0.0, "cbc")
-    assert cbc.solver == "cbc"
+    plain = build_problem(
+        series([0.05, 0.05, 0.40, 0.40]), None, series([0.5] * 4), None, BATTERY, GRID, 10,
+        start, NO_END_VALUE,
+    )  # fmt: skip
+    highs, cbc = solve(plain, 0.0, "highs"), solve(plain, 0.0, "cbc")
+    assert (highs.solver, cbc.solver) == ("highs", "cbc")
     assert cbc.objective == pytest.approx(highs.objective, rel=1e-6, abs=1e-6)
+    # Where the LP does both directions, CBC's LP leads to the same exact answer.
+    tempting = _tempting_problem(start)
+    assert solve(tempting, 0.0, "cbc").objective == pytest.approx(
+        solve(tempting, 0.0, "highs").objective, rel=1e-9, abs=1e-9
+    )
 
 
 def test_discharge_wire_form_follows_the_setting(start: datetime) -> None:

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from optimizer.domain import BatterySpec, GridSpec, Timetable
 from optimizer.errors import InfeasiblePlan
 from optimizer.planning import ModelCache, PlanOptions, Problem, plan_problem
-from optimizer.planning.model import LpSolution, solve
+from optimizer.planning.model import solve
+from optimizer.planning.solution import LpSolution
 from tests.planning.conftest import START
 
 prices = st.floats(min_value=-0.3, max_value=1.0, allow_nan=False).map(lambda v: round(v, 4))
@@ -31,7 +32,7 @@ def problems(draw: st.DrawFn) -> tuple[Problem, float]:
     """A problem of one of a few shapes (so the cache is re-used) and a terminal value."""
     n = draw(st.sampled_from([3, 6, 7]))
     battery, grid = draw(st.sampled_from(BATTERIES)), draw(st.sampled_from(GRIDS))
-    # Mostly positive prices (the LP path), sometimes negative ones (binaries: the fresh path).
+    # Mostly positive prices (the LP path), sometimes negative ones (the exact DP path).
     price = prices if draw(st.booleans()) else prices.map(abs)
     return Problem(
         index=pd.date_range(START, periods=n, freq="30min", tz="UTC"),
@@ -60,7 +61,7 @@ def _assert_same(cached: LpSolution | str, fresh: LpSolution | str) -> None:
     assert cached.objective == pytest.approx(fresh.objective, rel=1e-6, abs=1e-6)
     for name in (*FLOWS, "soc_value_per_kwh"):
         np.testing.assert_allclose(getattr(cached, name), getattr(fresh, name), 1e-6, 1e-6)
-    assert (cached.solver, cached.binaries) == (fresh.solver, fresh.binaries)
+    assert (cached.solver, cached.exact_slots) == (fresh.solver, fresh.exact_slots)
 
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -75,7 +76,7 @@ def test_a_cached_sequence_solves_like_fresh_models(sequence: list[tuple[Problem
     assert cache.reused + cache.fresh == len(sequence)
 
 
-def test_prices_that_need_binaries_take_the_exact_path() -> None:
+def test_prices_that_tempt_both_directions_take_the_exact_path() -> None:
     n = 6
     problem = Problem(
         index=pd.date_range(START, periods=n, freq="30min", tz="UTC"),
