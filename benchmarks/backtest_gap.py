@@ -11,18 +11,13 @@ import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from realdata import FILES
+
 from optimizer.backtest import run_backtest
 from optimizer.backtest_data import PublicationRule
-from optimizer.backtest_suite import DataFiles, config_from, inputs_from, read_series
+from optimizer.backtest_suite import config_from, inputs_from, read_series
 from optimizer.config import Settings
 from optimizer.strategy_registry import resolve
-
-DATA = "data/"
-FILES = DataFiles(
-    prices=DATA + "agile-import-regionUNKNOWN-fawkesley-2022-11_2023-12.csv",  # type: ignore[arg-type]
-    load=DATA + "household-consumption-uk-fawkesley-2020-08_2023-12.csv",  # type: ignore[arg-type]
-    export_prices=DATA + "agile-outgoing-export-regionUNKNOWN-fawkesley-2022-11_2023-12.csv",  # type: ignore[arg-type]
-)
 
 
 def main() -> None:

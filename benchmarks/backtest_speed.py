@@ -14,9 +14,10 @@ import sys
 import time
 from datetime import datetime, timedelta
 
+from realdata import FILES
+
 from optimizer.backtest import run_backtest
 from optimizer.backtest_suite import (
-    DataFiles,
     config_from,
     default_period,
     inputs_from,
@@ -24,12 +25,6 @@ from optimizer.backtest_suite import (
 )
 from optimizer.config import Settings
 from optimizer.strategy_registry import resolve
-
-FILES = DataFiles(
-    prices="data/agile-import-regionUNKNOWN-fawkesley-2022-11_2023-12.csv",  # type: ignore[arg-type]
-    load="data/household-consumption-uk-fawkesley-2020-08_2023-12.csv",  # type: ignore[arg-type]
-    export_prices="data/agile-outgoing-export-regionUNKNOWN-fawkesley-2022-11_2023-12.csv",  # type: ignore[arg-type]
-)
 
 
 def main() -> None:

@@ -24,9 +24,10 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from realdata import FILES
+
 from optimizer.backtest import run_backtest
 from optimizer.backtest_suite import (
-    DataFiles,
     config_from,
     default_period,
     inputs_from,
@@ -39,12 +40,6 @@ from optimizer.planning.dp import solve_dp
 from optimizer.planning.execution import idle_command
 from optimizer.strategy import DecisionContext, Foresight
 from strategies.relaxation import nonconvex_slots, solve_exact, solve_relaxation
-
-FILES = DataFiles(
-    prices="data/agile-import-regionUNKNOWN-fawkesley-2022-11_2023-12.csv",  # type: ignore[arg-type]
-    load="data/household-consumption-uk-fawkesley-2020-08_2023-12.csv",  # type: ignore[arg-type]
-    export_prices="data/agile-outgoing-export-regionUNKNOWN-fawkesley-2022-11_2023-12.csv",  # type: ignore[arg-type]
-)
 
 
 def segments(days: int | None, start: str | None) -> list[Problem]:
