@@ -32,7 +32,7 @@ from optimizer.errors import InfeasiblePlan, SolverError
 from optimizer.planning.dp import solve_dp
 from optimizer.planning.highs import BulkHiGHS
 from optimizer.planning.inputs import Problem
-from optimizer.planning.solution import FLOW_TOL_KWH, TIE_BREAK_PER_KWH, LpSolution
+from optimizer.planning.solution import TIE_BREAK_PER_KWH, LpSolution, both_directions
 from optimizer.timeseries import FloatArray
 
 log = logging.getLogger(__name__)
@@ -161,15 +161,6 @@ def _check_status(model: _Model, solver: str) -> None:
         )
 
 
-def _violations(model: _Model) -> list[tuple[str, int]]:
-    both = np.minimum
-    c, d = model.values(model.charge), model.values(model.discharge)
-    i, e = model.values(model.imp), model.values(model.exp)
-    battery = np.flatnonzero(both(c, d) > FLOW_TOL_KWH)
-    grid = np.flatnonzero(both(i, e) > FLOW_TOL_KWH)
-    return [("battery", int(t)) for t in battery] + [("grid", int(t)) for t in grid]
-
-
 def _stored_energy_value(model: _Model, terminal_value: float) -> FloatArray:
     """What one more stored kWh is worth at the end of each slot (currency per kWh): the
     negative of the dual of each slot's state row."""
@@ -192,16 +183,18 @@ def solve(problem: Problem, terminal_value: float, solver: str = "highs") -> LpS
     model = _Model(problem, terminal_value)
     used = _run(model, solver)
     _check_status(model, used)
-    violations = _violations(model)
+    flows = [model.values(v) for v in (model.charge, model.discharge, model.imp, model.exp)]
+    violations = both_directions(*flows)
     if violations:
-        return exact_solution(problem, terminal_value, len(violations))
+        return exact_solution(problem, terminal_value, violations)
     curtail = np.array([u.value() or 0.0 if u is not None else 0.0 for u in model.curtail])
     objective = pulp.value(model.lp.objective)
+    charge, discharge, imp, exp = flows
     return LpSolution(
-        charge_kwh=model.values(model.charge),
-        discharge_kwh=model.values(model.discharge),
-        import_kwh=model.values(model.imp),
-        export_kwh=model.values(model.exp),
+        charge_kwh=charge,
+        discharge_kwh=discharge,
+        import_kwh=imp,
+        export_kwh=exp,
         curtail_kwh=curtail,
         soc_end_kwh=model.values(model.soc),
         soc_value_per_kwh=_stored_energy_value(model, terminal_value),

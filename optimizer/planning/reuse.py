@@ -31,7 +31,7 @@ import pulp
 from optimizer.domain import BatterySpec, GridSpec
 from optimizer.planning.inputs import Problem
 from optimizer.planning.model import _Model, _solver, exact_solution, solve
-from optimizer.planning.solution import FLOW_TOL_KWH, LpSolution
+from optimizer.planning.solution import LpSolution, both_directions
 from optimizer.timeseries import FloatArray, IntArray
 
 Shape = tuple[int, float, BatterySpec, GridSpec]
@@ -100,10 +100,9 @@ class _Reusable:
         x = np.asarray(solution.col_value, dtype=np.float64)
         charge, discharge = x[self.charge], x[self.discharge]
         imp, exp = x[self.imp], x[self.exp]
-        battery = np.flatnonzero(np.minimum(charge, discharge) > FLOW_TOL_KWH)
-        grid = np.flatnonzero(np.minimum(imp, exp) > FLOW_TOL_KWH)
-        if len(battery) or len(grid):
-            return len(battery) + len(grid)
+        violations = both_directions(charge, discharge, imp, exp)
+        if violations:
+            return violations
         curtail: FloatArray = x[self.curtail]
         duals = np.asarray(solution.row_dual, dtype=np.float64)
         return LpSolution(

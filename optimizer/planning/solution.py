@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from optimizer.timeseries import FloatArray
 
 #: Below this many kWh in a slot, a flow counts as zero (solver tolerance, not a physical limit).
@@ -31,3 +33,12 @@ class LpSolution:
     objective: float
     solver: str
     exact_slots: int = 0
+
+
+def both_directions(
+    charge: FloatArray, discharge: FloatArray, imp: FloatArray, exp: FloatArray
+) -> int:
+    """How many (slot, pair) flows both run: charge with discharge, import with export."""
+    battery = np.minimum(charge, discharge) > FLOW_TOL_KWH
+    grid = np.minimum(imp, exp) > FLOW_TOL_KWH
+    return int(battery.sum() + grid.sum())
