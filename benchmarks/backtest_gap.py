@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 
 from realdata import FILES
 
-from optimizer.backtest import run_backtest
-from optimizer.backtest_data import PublicationRule
-from optimizer.backtest_suite import config_from, inputs_from, read_series
+from optimizer.backtest.data import PublicationRule
+from optimizer.backtest.engine import run_backtest
+from optimizer.backtest.registry import resolve
+from optimizer.backtest.suite import config_from, inputs_from, read_series
 from optimizer.config import Settings
-from optimizer.strategy_registry import resolve
 
 
 def main() -> None:

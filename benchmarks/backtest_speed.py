@@ -16,15 +16,15 @@ from datetime import datetime, timedelta
 
 from realdata import FILES
 
-from optimizer.backtest import run_backtest
-from optimizer.backtest_suite import (
+from optimizer.backtest.engine import run_backtest
+from optimizer.backtest.registry import resolve
+from optimizer.backtest.suite import (
     config_from,
     default_period,
     inputs_from,
     read_series,
 )
 from optimizer.config import Settings
-from optimizer.strategy_registry import resolve
 
 
 def main() -> None:

@@ -26,8 +26,9 @@ from datetime import datetime, timedelta
 
 from realdata import FILES
 
-from optimizer.backtest import run_backtest
-from optimizer.backtest_suite import (
+from optimizer.backtest.engine import run_backtest
+from optimizer.backtest.strategy import DecisionContext, Foresight
+from optimizer.backtest.suite import (
     config_from,
     default_period,
     inputs_from,
@@ -36,9 +37,8 @@ from optimizer.backtest_suite import (
 from optimizer.config import Settings
 from optimizer.domain import Command
 from optimizer.planning import Problem
+from optimizer.planning.device import idle_command
 from optimizer.planning.dp import solve_dp
-from optimizer.planning.execution import idle_command
-from optimizer.strategy import DecisionContext, Foresight
 from strategies.relaxation import nonconvex_slots, solve_exact, solve_relaxation
 
 

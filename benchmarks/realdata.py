@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from optimizer.backtest_suite import DataFiles
+from optimizer.backtest.suite import DataFiles
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 FILES = DataFiles(

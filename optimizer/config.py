@@ -81,7 +81,7 @@ class PlannerSettings(BaseModel):
 
     slot_minutes: int = 30
     horizon_hours: Annotated[int, Field(ge=1, le=24 * 14)] = 36
-    solver: Literal["highs", "cbc", "dp"] = "highs"
+    solver: Literal["highs", "cbc", "dp"] = "dp"
     terminal_soc_value: float | Literal["auto", "none"] = "auto"
     timezone: str = "Europe/London"
     currency: Annotated[str, Field(min_length=3, max_length=3)] = "GBP"

@@ -1,4 +1,4 @@
-"""Planning policies with one interface (``optimizer.strategy.Strategy``), found by name.
+"""Planning policies with one interface (``optimizer.backtest.strategy.Strategy``), found by name.
 
 Built-ins: ``lp`` (the planner on a rolling horizon), ``perfect`` (the planner over the whole
 period with perfect knowledge: the upper bound on savings), ``cheapest-slots``, ``self-use``
@@ -7,6 +7,6 @@ and ``none``. They import only the optimizer core (planning, domain, timeseries,
 
 from __future__ import annotations
 
-from optimizer.strategy import DecisionContext, Strategy
+from optimizer.backtest.strategy import DecisionContext, Strategy
 
 __all__ = ["DecisionContext", "Strategy"]

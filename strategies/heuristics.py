@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from optimizer.backtest.strategy import DecisionContext, Foresight
 from optimizer.domain import Command, DeviceCommand
-from optimizer.planning.execution import idle_command
-from optimizer.strategy import DecisionContext, Foresight
+from optimizer.planning.device import idle_command
 
 
 class NoBattery:

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from optimizer.backtest.strategy import DecisionContext, Foresight
 from optimizer.domain import Action, Command, DeviceCommand, PlanSlot
 from optimizer.planning import ModelCache, plan_problem
-from optimizer.planning.execution import POWER_STEP_PCT
-from optimizer.strategy import DecisionContext, Foresight
+from optimizer.planning.device import POWER_STEP_PCT
 
 
 class LpStrategy:

@@ -14,9 +14,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from optimizer.backtest import Progress as ProgressFn
-from optimizer.backtest_report import write_outputs
-from optimizer.backtest_suite import (
+from optimizer.backtest.engine import Progress as ProgressFn
+from optimizer.backtest.report import write_outputs
+from optimizer.backtest.suite import (
     DataFiles,
     config_from,
     inputs_from,

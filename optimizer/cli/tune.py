@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from optimizer.backtest_suite import (
+from optimizer.backtest.suite import (
     DataFiles,
     config_from,
     inputs_from,

@@ -1,8 +1,10 @@
 """The planner: a pure function from prices, forecasts and the battery's state to a timetable.
 
-``plan()`` checks its inputs, solves the LP (exactly excluding simultaneous charge/discharge
-and import/export), maps every slot onto a command the xStorage Home understands, recomputes
-the SOC path those commands really give, and only returns it after the acceptance gate passes.
+``plan_policy()`` checks feasibility and computes the exact cost-to-go of the planner's model
+(dynamic programme over stored energy, ``dp.value_functions``: one direction per slot for the
+battery and the meter). The resulting ``Policy`` chooses every slot's device command from the SOC
+actually reached (``policy.Policy.choose``); ``plan_problem()`` plays it along the forecast into
+the executable timetable, which only goes out after the acceptance gate passes.
 """
 
 from __future__ import annotations
@@ -14,15 +16,27 @@ import pandas as pd
 
 from optimizer.domain import BatterySpec, GridSpec, PlanSlot, Timetable
 from optimizer.errors import InfeasiblePlan
-from optimizer.planning.dp import solve_dp
+from optimizer.planning.dp import optimal_path, value_functions
 from optimizer.planning.gate import check_timetable
 from optimizer.planning.inputs import PlanOptions, Problem, build_problem, terminal_value_per_kwh
 from optimizer.planning.model import solve
+from optimizer.planning.policy import Policy
 from optimizer.planning.reuse import ModelCache
 from optimizer.planning.solution import LpSolution
-from optimizer.planning.timetable import executable_slots, idle_slots, no_battery_cost
+from optimizer.planning.timetable import idle_slots, no_battery_cost
 
-__all__ = ["ModelCache", "PlanOptions", "Problem", "build_problem", "plan", "plan_problem"]
+__all__ = [
+    "ModelCache",
+    "PlanOptions",
+    "Policy",
+    "Problem",
+    "build_problem",
+    "plan",
+    "plan_policy",
+    "plan_problem",
+]
+
+IDLE_STATUS = "idle (no executable plan beats doing nothing)"
 
 
 def _explain_infeasible(problem: Problem) -> InfeasiblePlan:
@@ -42,7 +56,7 @@ def _explain_infeasible(problem: Problem) -> InfeasiblePlan:
     )
 
 
-def _lp_cost(problem: Problem, solution: LpSolution) -> float:
+def _money(problem: Problem, solution: LpSolution) -> float:
     return float(
         solution.import_kwh @ problem.price_import - solution.export_kwh @ problem.price_export
     )
@@ -55,46 +69,66 @@ def _adjusted_cost(slots: list[PlanSlot], problem: Problem, value: float) -> flo
     return sum(s.cost for s in slots) + cycle - value * gained_kwh
 
 
-def plan_problem(
-    problem: Problem, options: PlanOptions, cache: ModelCache | None = None
-) -> Timetable:
-    """Plan an already checked ``Problem``.
+def plan_policy(problem: Problem, options: PlanOptions) -> Policy:
+    """The policy of an already checked ``Problem``: its exact cost-to-go and command choice.
 
-    ``cache`` re-uses solver models between calls (same result, faster for many similar plans).
+    Raises ``InfeasiblePlan`` naming the slot that cannot be supplied.
     """
     value = terminal_value_per_kwh(problem, options.terminal_soc_value)
     try:
-        if options.solver == "dp":
-            solution = solve_dp(problem, value)
-        elif cache is None:
-            solution = solve(problem, value, options.solver)
-        else:
-            solution = cache.solve(problem, value, options.solver)
+        to_go = value_functions(problem, value)
     except InfeasiblePlan:
         raise _explain_infeasible(problem) from None
-    slots = executable_slots(problem, solution, options)
-    exact = (
-        f", LP did both directions in {solution.exact_slots} slots" if solution.exact_slots else ""
-    )
-    status = f"optimal ({solution.solver}{exact})"
-    if _adjusted_cost(slots, problem, value) > no_battery_cost(problem) + 1e-9:
-        # Rounding to device commands can, rarely, undo a marginal gain; doing nothing is then
-        # the better executable plan, so never hand out one that is worse than it.
-        slots = idle_slots(problem, options)
-        status = "idle (no executable plan beats doing nothing)"
+    if not np.isfinite(to_go[0].at(np.array([problem.soc_start_kwh]))[0]):
+        raise _explain_infeasible(problem)
+    policy = Policy(problem, to_go, options, value)
+    if _adjusted_cost(policy.path(), problem, value) > no_battery_cost(problem) + 1e-9:
+        # The device's whole-percent targets and power steps can, rarely, undo a marginal
+        # gain; doing nothing is then the better executable plan, so never act worse than it.
+        return policy.with_idle()
+    return policy
+
+
+def timetable(policy: Policy, cache: ModelCache | None = None) -> Timetable:
+    """The executable timetable of ``policy`` along its forecast, through the acceptance gate.
+
+    ``lp_cost`` is the optimiser's own figure: the exact optimum's import cost less export
+    revenue before device commands (``planner.solver = "highs"``/``"cbc"`` computes it with the
+    LP, a cross-check of the dynamic programme).
+    """
+    problem, options = policy.problem, policy.options
+    value = policy.terminal_value_per_kwh
+    if options.solver == "dp":
+        solution = optimal_path(problem, policy.to_go)
+    elif cache is None:
+        solution = solve(problem, value, options.solver)
+    else:
+        solution = cache.solve(problem, value, options.solver)
+    if policy.idle:
+        slots, status = idle_slots(problem, options), IDLE_STATUS
+    else:
+        slots = policy.path()
+        exact = f", LP did both directions in {solution.exact_slots} slots"
+        status = f"optimal ({solution.solver}{exact if solution.exact_slots else ''})"
     check_timetable(slots, problem)
-    cost = sum(slot.cost for slot in slots)
     discharged = sum(slot.discharge_kw for slot in slots) * problem.dt_h
     return Timetable(
         slots=tuple(slots),
         status=status,
-        cost=cost,
+        cost=sum(slot.cost for slot in slots),
         no_battery_cost=no_battery_cost(problem),
         cycle_cost=discharged * problem.battery.cycle_cost_per_kwh,
         terminal_value_per_kwh=value,
         solver=solution.solver,
-        lp_cost=_lp_cost(problem, solution),
+        lp_cost=_money(problem, solution),
     )
+
+
+def plan_problem(
+    problem: Problem, options: PlanOptions, cache: ModelCache | None = None
+) -> Timetable:
+    """Plan an already checked ``Problem`` into a checked executable timetable."""
+    return timetable(plan_policy(problem, options), cache)
 
 
 def plan(

@@ -34,6 +34,8 @@ from optimizer.timeseries import FloatArray
 X_TOL = 1e-9
 #: Two costs closer than this (currency) are equal.
 COST_TOL = 1e-9
+#: Slopes may fall by this much (currency per kWh) and the function still counts as convex.
+SLOPE_TOL = 1e-9
 #: A lower envelope needs one round per line it shows inside a cell; more means a fault.
 MAX_ROUNDS = 200
 
@@ -174,6 +176,8 @@ class _Flows:
 
     def stage(self, s: _Slot) -> Pwl:
         """The slot cost ``f(x)`` (currency) as an exact piecewise-linear function."""
+        if s.price_import >= 0 and s.price_export >= 0:
+            return self._plain_stage(s)
         net0 = s.load - s.pv  # meter flow with all PV used and the battery idle
         kinks_g = np.array(
             [-s.export_cap, -s.export_cap - s.pv, 0.0, -s.pv, s.import_cap - s.pv, s.import_cap]
@@ -186,14 +190,39 @@ class _Flows:
         values = np.vstack([self.money(g, s) for g in (low, high, zero)]) + battery
         return lower_envelope(points, values)
 
+    def _plain_stage(self, s: _Slot) -> Pwl:
+        """``stage`` where no price is negative: using all the PV and exporting as much as the
+        limit allows is always cheapest, so the meter flow is ``max(net, -export_cap)`` and the
+        kinks are where the battery turns, the meter turns and export reaches its limit."""
+        net0 = s.load - s.pv
+        eta_c, eta_d = self.eta_c, self.eta_d
+        xs = [s.x_low, s.x_high]
+        for ac in (0.0, -net0, -s.export_cap - net0):
+            x = ac * eta_c if ac >= 0 else ac / eta_d
+            if s.x_low + X_TOL < x < s.x_high - X_TOL:
+                xs.append(x)
+        xs = sorted(set(xs))
+        ys = []
+        for x in xs:
+            ac = x / eta_c if x >= 0 else x * eta_d
+            g = max(net0 + ac, -s.export_cap)
+            money = s.price_import * g if g >= 0 else s.price_export * g
+            wear = TIE_BREAK_PER_KWH * ac if ac >= 0 else -self.discharge_cost * ac
+            ys.append(money + wear)
+        return Pwl(np.array(xs), np.array(ys))
+
     def settle(self, x: float, s: _Slot) -> tuple[float, float, float, float, float]:
-        """(charge, discharge, import, export, curtail) kWh for change ``x``."""
-        ac = float(self.ac(np.array([x]))[0])
-        net = np.array([s.load - s.pv + ac])
-        options = [float(g[0]) for g in self.meter(net, s)]
-        costs = [float(self.money(np.array([g]), s)[0]) for g in options]
-        g = options[int(np.argmin(costs))]  # the lowest end first: no curtailment on a tie
-        return max(ac, 0.0), max(-ac, 0.0), max(g, 0.0), max(-g, 0.0), g - float(net[0])
+        """(charge, discharge, import, export, curtail) kWh for change ``x`` (plain Python: one
+        value, where NumPy's call overhead dominates)."""
+        ac = x / self.eta_c if x >= 0 else x * self.eta_d
+        net = s.load - s.pv + ac
+        low, high = max(net, -s.export_cap), min(net + s.pv, s.import_cap)
+        options = [low, high] if low <= high + X_TOL else [low]
+        if low <= X_TOL and high >= -X_TOL:
+            options.append(0.0)
+        costs = [s.price_import * g if g >= 0 else s.price_export * g for g in options]
+        g = options[costs.index(min(costs))]  # the lowest end first: no curtailment on a tie
+        return max(ac, 0.0), max(-ac, 0.0), max(g, 0.0), max(-g, 0.0), g - net
 
 
 def _slots(problem: Problem) -> list[_Slot]:
@@ -226,15 +255,164 @@ def _slots(problem: Problem) -> list[_Slot]:
     return out
 
 
-def _step(stage: Pwl, after: Pwl, soc_low: float, soc_high: float) -> Pwl:
-    """``W(E) = min_x stage(x) + after(E + x)`` on ``[soc_low, soc_high]``, exactly."""
+def _convex(f: Pwl) -> bool:
+    """True when ``f``'s slopes never fall (a convex function)."""
+    x, y = f.x.tolist(), f.y.tolist()
+    previous = -np.inf
+    for k in range(len(x) - 1):
+        slope = (y[k + 1] - y[k]) / (x[k + 1] - x[k])
+        if slope < previous - SLOPE_TOL:
+            return False
+        previous = slope
+    return True
+
+
+def _convolve(stage: Pwl, after: Pwl, soc_low: float, soc_high: float) -> Pwl | None:
+    """``min_x stage(x) + after(E + x)`` for convex ``stage`` and ``after``, on the window.
+
+    With ``g(u) = stage(-u)`` this is the infimal convolution ``(g □ after)(E)``, whose epigraph
+    is the Minkowski sum of the two epigraphs: start at the sum of the left ends and lay the
+    pieces of both functions end to end in order of slope (Rockafellar, Convex Analysis, §5).
+    Plain Python: the functions have a handful of pieces, where NumPy's call overhead dominates.
+    """
+    sx, sy = stage.x.tolist(), stage.y.tolist()
+    ax, ay = after.x.tolist(), after.y.tolist()
+    pieces = [
+        ((sy[k] - sy[k + 1]) / (sx[k + 1] - sx[k]), sx[k + 1] - sx[k])
+        for k in range(len(sx) - 2, -1, -1)
+    ]
+    pieces += [
+        ((ay[k + 1] - ay[k]) / (ax[k + 1] - ax[k]), ax[k + 1] - ax[k]) for k in range(len(ax) - 1)
+    ]
+    pieces.sort(key=lambda piece: piece[0])
+    x, y = ax[0] - sx[-1], ay[0] + sy[-1]
+    xs, ys = [x], [y]
+    last = np.nan
+    for slope, dx in pieces:
+        x, y = x + dx, y + slope * dx
+        if abs(slope - last) <= SLOPE_TOL:
+            xs[-1], ys[-1] = x, y
+        else:
+            xs.append(x)
+            ys.append(y)
+        last = slope
+    return _restrict(Pwl(np.array(xs), np.array(ys)), soc_low, soc_high)
+
+
+def _restrict(f: Pwl, low: float, high: float) -> Pwl | None:
+    """``f`` on ``[low, high]`` (``None`` when the domains do not meet)."""
+    first, last = float(f.x[0]), float(f.x[-1])
+    if first >= low - X_TOL and last <= high + X_TOL:
+        return f
+    a, b = max(low, first), min(high, last)
+    if a > b + X_TOL:
+        return None
+    if b - a <= X_TOL:
+        x = np.array([a])
+        return Pwl(x, np.interp(x, f.x, f.y))
+    inside = (f.x > a + X_TOL) & (f.x < b - X_TOL)
+    x = np.concatenate([[a], f.x[inside], [b]])
+    return Pwl(x, np.interp(x, f.x, f.y))
+
+
+def _step(stage: Pwl, after: Pwl, soc_low: float, soc_high: float) -> Pwl | None:
+    """``W(E) = min_x stage(x) + after(E + x)`` on ``[soc_low, soc_high]``, exactly.
+
+    Convex pieces (most slots of most days) take the infimal convolution; otherwise the lower
+    envelope of shifted copies. ``None`` where no ``E`` in the window has a feasible move.
+    """
+    if len(stage.x) > 1 and len(after.x) > 1 and _convex(stage) and _convex(after):
+        return _convolve(stage, after, soc_low, soc_high)
     grid = np.subtract.outer(after.x, stage.x).ravel()
+    grid = grid[(grid >= soc_low - X_TOL) & (grid <= soc_high + X_TOL)]
     grid = np.unique(np.clip(np.concatenate([grid, [soc_low, soc_high]]), soc_low, soc_high))
     # Copies of the stage cost hung from each breakpoint of ``after`` ...
     from_after = after.y[:, None] + stage.at(after.x[:, None] - grid[None, :])
     # ... and copies of ``after`` shifted by each breakpoint of the stage cost.
     from_stage = stage.y[:, None] + after.at(grid[None, :] + stage.x[:, None])
-    return lower_envelope(grid, np.vstack([from_after, from_stage]))
+    try:
+        return lower_envelope(grid, np.vstack([from_after, from_stage]))
+    except InfeasiblePlan:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Stored-energy bounds (kWh): the planning window ``[low, high]`` and the wider range
+    ``[floor, ceiling]`` a measured start outside it adds.
+
+    A battery above ``high`` is never charged (it only idles or discharges, and once below
+    ``high`` stays below); one below ``low`` is never discharged until it is back above ``low``.
+    """
+
+    floor: float
+    low: float
+    high: float
+    ceiling: float
+
+    @classmethod
+    def of(cls, problem: Problem) -> Window:
+        """The window of ``problem``'s battery around its start."""
+        b, start = problem.battery, problem.soc_start_kwh
+        low, high = b.kwh(b.min_soc_pct), b.kwh(b.max_soc_pct)
+        return cls(min(low, start), low, high, max(high, start))
+
+    def next_bounds(self, energy: float) -> tuple[float, float]:
+        """The range of stored energy a slot may end at when it starts at ``energy``."""
+        if energy > self.high + X_TOL:
+            return self.low, energy
+        if energy < self.low - X_TOL:
+            return energy, self.high
+        return self.low, self.high
+
+
+def _side(stage: Pwl, x_low: float, x_high: float) -> Pwl | None:
+    """The stage cost restricted to changes in ``[x_low, x_high]``."""
+    return _restrict(stage, x_low, x_high)
+
+
+def _window_step(stage: Pwl, after: Pwl, window: Window) -> Pwl:
+    """One backward step over the window and, where the start is outside it, the band beyond."""
+    pieces: list[Pwl | None] = []
+    if window.floor < window.low - X_TOL:  # below the reserve: charge or idle only
+        up, below = _side(stage, 0.0, np.inf), _restrict(after, window.floor, window.high)
+        if up is not None and below is not None:
+            pieces.append(_step(up, below, window.floor, window.low))
+    inside = _restrict(after, window.low, window.high)
+    pieces.append(_step(stage, inside, window.low, window.high) if inside else None)
+    if window.ceiling > window.high + X_TOL:  # above the ceiling: discharge or idle only
+        down, above = _side(stage, -np.inf, 0.0), _restrict(after, window.low, window.ceiling)
+        if down is not None and above is not None:
+            pieces.append(_step(down, above, window.high, window.ceiling))
+    return _join([p for p in pieces if p is not None])
+
+
+def _join(pieces: list[Pwl]) -> Pwl:
+    """Adjacent pieces (in order of energy) as one function."""
+    if not pieces:
+        raise InfeasiblePlan("no feasible stored energy")
+    if len(pieces) == 1:
+        return pieces[0]
+    x = np.concatenate([p.x for p in pieces])
+    y = np.concatenate([p.y for p in pieces])
+    return _simplify(x, y)
+
+
+def value_functions(problem: Problem, terminal_value: float) -> list[Pwl]:
+    """The cost-to-go ``W_t`` (currency) as a function of stored energy (kWh), for
+    ``t = 0..n``: ``W_t(E)`` is the least cost of slots ``t..n-1`` starting them with ``E``
+    stored, less ``terminal_value`` per kWh left at the end; +inf outside its domain.
+
+    Raises ``InfeasiblePlan`` when a slot's grid and battery limits cannot meet its load.
+    """
+    window = Window.of(problem)
+    flows, slots = _Flows(problem), _slots(problem)
+    ends = np.array([window.floor, window.ceiling])
+    to_go = [Pwl(ends, -terminal_value * ends)]
+    for t in range(problem.n - 1, -1, -1):
+        to_go.append(_window_step(flows.stage(slots[t]), to_go[-1], window))
+    to_go.reverse()
+    return to_go
 
 
 def solve_dp(problem: Problem, terminal_value: float) -> LpSolution:
@@ -242,20 +420,20 @@ def solve_dp(problem: Problem, terminal_value: float) -> LpSolution:
 
     Raises ``InfeasiblePlan`` when no path meets the limits.
     """
-    b, n = problem.battery, problem.n
-    soc_low = min(b.kwh(b.min_soc_pct), problem.soc_start_kwh)
-    soc_high = max(b.kwh(b.max_soc_pct), problem.soc_start_kwh)
-    flows, slots = _Flows(problem), _slots(problem)
-    stages = [flows.stage(s) for s in slots]
-    ends = np.array([soc_low, soc_high])
-    to_go = [Pwl(ends, -terminal_value * ends)]
-    for t in range(n - 1, -1, -1):
-        to_go.append(_step(stages[t], to_go[-1], soc_low, soc_high))
-    to_go.reverse()  # to_go[t]: cost from slot t's start; to_go[n]: the terminal value
+    return optimal_path(problem, value_functions(problem, terminal_value))
+
+
+def optimal_path(problem: Problem, to_go: list[Pwl]) -> LpSolution:
+    """The optimum's flows read off ``to_go`` (from ``value_functions``) by a forward pass.
+
+    Raises ``InfeasiblePlan`` when the start lies outside ``W_0``'s domain.
+    """
     start = problem.soc_start_kwh
     objective = float(to_go[0].at(np.array([start]))[0])
     if not np.isfinite(objective):
         raise InfeasiblePlan("no plan meets the battery, grid and SOC limits for these inputs")
+    flows, slots = _Flows(problem), _slots(problem)
+    stages = [flows.stage(s) for s in slots]
     return _forward(problem, stages, to_go, slots, objective)
 
 
@@ -267,10 +445,13 @@ def _forward(
     soc = np.zeros(n)
     value = np.zeros(n)
     energy = problem.soc_start_kwh
+    window = Window.of(problem)
     for t in range(n):
         after, stage = to_go[t + 1], stages[t]
-        candidates = np.concatenate([after.x, energy + stage.x])
-        candidates = np.clip(candidates, after.x[0], after.x[-1])
+        low, high = window.next_bounds(energy)
+        low, high = max(low, float(after.x[0])), min(high, float(after.x[-1]))
+        candidates = np.concatenate([after.x, energy + stage.x, [low, high]])
+        candidates = np.clip(candidates, low, high)
         totals = stage.at(candidates - energy) + after.at(candidates)
         k = int(np.argmin(totals))
         expected = float(to_go[t].at(np.array([energy]))[0])

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from optimizer.domain import Action, PlanSlot
-from optimizer.errors import SolverError
+from optimizer import commands
+from optimizer.domain import DeviceCommand, PlanSlot
+from optimizer.errors import InvalidInput, SolverError
 from optimizer.planning.inputs import Problem
 
 TOL_KWH = 1e-6
@@ -60,18 +61,27 @@ def _check_state(slot: PlanSlot, problem: Problem, soc_before: float) -> None:
     high = max(battery.kwh(battery.max_soc_pct), start) + 1e-5
     if not low <= battery.kwh(slot.soc_end_pct) <= high:
         _fail(slot, f"SOC {slot.soc_end_pct:.2f} % outside the window")
+    tol = 1e-6
+    if slot.soc_end_pct > battery.max_soc_pct + tol and slot.soc_end_pct > slot.soc_start_pct + tol:
+        _fail(slot, f"charges above max_soc_pct ({battery.max_soc_pct:g} %)")
+    if slot.soc_end_pct < battery.min_soc_pct - tol and slot.soc_end_pct < slot.soc_start_pct - tol:
+        _fail(slot, f"discharges below min_soc_pct ({battery.min_soc_pct:g} %)")
 
 
 def _check_command(slot: PlanSlot) -> None:
-    params = slot.command.parameters
-    if not 1 <= slot.command.duration_h <= 12:
-        _fail(slot, f"command duration {slot.command.duration_h} h outside 1..12")
-    if slot.action is Action.IDLE:
-        if params is not None or slot.charge_kw > TOL_KWH or slot.discharge_kw > TOL_KWH:
-            _fail(slot, "idle slot moves the battery")
-        return
-    if params is None or not 5 <= params["power"] <= 100 or not 0 <= params["soc"] <= 100:
-        _fail(slot, f"command parameters {params} outside power 5..100 %, soc 0..100 %")
+    try:
+        commands.validate(slot.command)
+    except InvalidInput as exc:
+        _fail(slot, f"command {slot.command.body()}: {exc}")
+    forced = slot.command.action
+    if forced == commands.ACTION_CHARGE and slot.discharge_kw > TOL_KWH:
+        _fail(slot, "a charge command discharges")
+    if forced == commands.ACTION_DISCHARGE and slot.charge_kw > TOL_KWH:
+        _fail(slot, "a discharge command charges")
+    if slot.command.command is DeviceCommand.SET_BASIC_MODE and (
+        slot.charge_kw > TOL_KWH or slot.discharge_kw > TOL_KWH
+    ):
+        _fail(slot, "basic mode moves the battery")
 
 
 def check_timetable(slots: Sequence[PlanSlot], problem: Problem) -> None:

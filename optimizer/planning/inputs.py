@@ -28,7 +28,7 @@ class PlanOptions:
 
     slot_minutes: int = 30
     horizon_slots: int | None = None
-    solver: Literal["highs", "cbc", "dp"] = "highs"
+    solver: Literal["highs", "cbc", "dp"] = "dp"
     terminal_soc_value: TerminalValue = "auto"
     discharge_command: Literal["SET_CHARGE", "SET_DISCHARGE"] = "SET_CHARGE"
     command_duration_h: int = 1

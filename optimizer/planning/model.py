@@ -178,8 +178,22 @@ def exact_solution(problem: Problem, terminal_value: float, violations: int) -> 
     return replace(solve_dp(problem, terminal_value), exact_slots=violations)
 
 
+def starts_outside_window(problem: Problem) -> bool:
+    """True when the start SOC lies outside ``min_soc_pct..max_soc_pct`` (the LP cannot state
+    the path-dependent bounds that apply then)."""
+    b = problem.battery
+    return not b.kwh(b.min_soc_pct) <= problem.soc_start_kwh <= b.kwh(b.max_soc_pct)
+
+
 def solve(problem: Problem, terminal_value: float, solver: str = "highs") -> LpSolution:
-    """Optimal schedule of ``problem``; raises ``InfeasiblePlan`` or ``SolverError``."""
+    """Optimal schedule of ``problem``; raises ``InfeasiblePlan`` or ``SolverError``.
+
+    A start outside the SOC window makes the bounds depend on the path (never charged back
+    above ``max_soc_pct``, never discharged below ``min_soc_pct``), which an LP cannot state:
+    the exact dynamic programme decides then.
+    """
+    if starts_outside_window(problem):
+        return solve_dp(problem, terminal_value)
     model = _Model(problem, terminal_value)
     used = _run(model, solver)
     _check_status(model, used)

@@ -115,8 +115,8 @@ def make_plan(store: Store, settings: Settings, now: datetime, soc_pct: float) -
 def _by_strategy(name: str, problem: Problem, options: PlanOptions, now: datetime) -> Timetable:
     """Any other strategy, found by name in the registry (imported only when needed), its
     commands played through the device model to give the planned SOC path."""
-    registry: Any = importlib.import_module("optimizer.strategy_registry")
-    context_type: Any = importlib.import_module("optimizer.strategy").DecisionContext
+    registry: Any = importlib.import_module("optimizer.backtest.registry")
+    context_type: Any = importlib.import_module("optimizer.backtest.strategy").DecisionContext
     strategy = registry.resolve(name)
     context = context_type(
         now, problem.index, problem.price_import, problem.price_export, problem.load_kwh,
@@ -128,7 +128,7 @@ def _by_strategy(name: str, problem: Problem, options: PlanOptions, now: datetim
 
 def played(problem: Problem, chosen: list[Any], options: PlanOptions, name: str) -> Timetable:
     """A timetable whose slots run ``chosen`` commands (idle where none), SOC path recomputed."""
-    from optimizer.planning.execution import idle_command
+    from optimizer.planning.device import idle_command
     from optimizer.planning.timetable import no_battery_cost, played_slots
 
     idle = idle_command(options.command_duration_h)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimizer.backtest import BacktestConfig, run_backtest
-from optimizer.backtest_data import PublicationRule, SeriesSet, prepare_inputs
-from optimizer.backtest_report import per_day, summary
+from optimizer.backtest.data import PublicationRule, SeriesSet, prepare_inputs
+from optimizer.backtest.engine import BacktestConfig, run_backtest
+from optimizer.backtest.report import per_day, summary
 from strategies.heuristics import NoBattery, SelfUse
 from strategies.lp import PerfectForesight
 from tests.backtest.helpers import series, utc

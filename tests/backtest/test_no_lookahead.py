@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.backtest import BacktestConfig, run_backtest
-from optimizer.backtest_data import PublicationRule, SeriesSet, prepare_inputs
+from optimizer.backtest.data import PublicationRule, SeriesSet, prepare_inputs
+from optimizer.backtest.engine import BacktestConfig, run_backtest
+from optimizer.backtest.strategy import DecisionContext, Foresight
 from optimizer.domain import Command
-from optimizer.strategy import DecisionContext, Foresight
 from strategies.lp import LpStrategy
 from tests.backtest.helpers import series, utc
 

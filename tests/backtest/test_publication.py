@@ -6,7 +6,7 @@ from datetime import time
 
 import pytest
 
-from optimizer.backtest_data import PublicationRule
+from optimizer.backtest.data import PublicationRule
 from tests.backtest.helpers import utc
 
 AGILE = PublicationRule(time(16), time(23), "Europe/London")

@@ -13,9 +13,11 @@ from scipy.sparse import lil_matrix
 
 from optimizer.planning.inputs import Problem
 
-# Per-slot variable layout.
-C, D, I, E, S, U, Y, Z = range(8)
-W = 8
+# Per-slot variable layout: flows, stored energy, curtailment, the two direction binaries, and
+# the phase P (1 while a start outside the SOC window may still be outside it).
+C, D, I, E, S, U, Y, Z, P = range(9)
+W = 9
+ROWS = 10
 
 
 def exact_objective(problem: Problem, terminal_value: float) -> float:
@@ -27,6 +29,8 @@ def exact_objective(problem: Problem, terminal_value: float) -> float:
     high = np.zeros(n * W)
     s_low = min(b.kwh(b.min_soc_pct), problem.soc_start_kwh)
     s_high = max(b.kwh(b.max_soc_pct), problem.soc_start_kwh)
+    below = problem.soc_start_kwh < b.kwh(b.min_soc_pct)
+    above = problem.soc_start_kwh > b.kwh(b.max_soc_pct)
     export_cap = g.max_export_kw * dt if g.export_allowed else 0.0
     for t in range(n):
         cost[col(t, I)] = problem.price_import[t]
@@ -42,11 +46,13 @@ def exact_objective(problem: Problem, terminal_value: float) -> float:
             1,
         ]
         low[col(t, S)], high[col(t, S)] = s_low, s_high
+        high[col(t, P)] = 1 if (below or above) else 0
     cost[col(n - 1, S)] -= terminal_value
-    rows = lil_matrix((7 * n, n * W))
-    lo, hi = np.zeros(7 * n), np.zeros(7 * n)
+    rows = lil_matrix((ROWS * n, n * W))
+    lo, hi = np.zeros(ROWS * n), np.zeros(ROWS * n)
     for t in range(n):
-        r = 7 * t
+        r = ROWS * t
+        _window_rows(rows, lo, hi, r, t, problem)
         # balance: i - e - c + d - u = load - pv
         for k, v in ((I, 1), (E, -1), (C, -1), (D, 1), (U, -1)):
             rows[r, col(t, k)] = v
@@ -75,7 +81,7 @@ def exact_objective(problem: Problem, terminal_value: float) -> float:
             rows[r + 3 + offset, col(t, bin_)] = cap if flip else -cap
             lo[r + 3 + offset], hi[r + 3 + offset] = -np.inf, cap if flip else 0
     integrality = np.zeros(n * W)
-    integrality[[col(t, k) for t in range(n) for k in (Y, Z)]] = 1
+    integrality[[col(t, k) for t in range(n) for k in (Y, Z, P)]] = 1
     result = milp(
         cost,
         constraints=LinearConstraint(rows.tocsr(), lo, hi),
@@ -87,3 +93,36 @@ def exact_objective(problem: Problem, terminal_value: float) -> float:
         return float("inf")  # infeasible
     assert result.status == 0, result.message
     return float(result.fun)
+
+
+def _window_rows(
+    rows: lil_matrix, lo: np.ndarray, hi: np.ndarray, r: int, t: int, problem: Problem
+) -> None:
+    """A start below ``min_soc_pct`` is never discharged until back above it, and then stays
+    above; a start above ``max_soc_pct`` is never charged, and once below stays below. The phase
+    binary P_t (non-increasing, P_{-1} = 1) allows the outside band; direction waits for P = 0."""
+    b, dt, start = problem.battery, problem.dt_h, problem.soc_start_kwh
+    e_min, e_max = b.kwh(b.min_soc_pct), b.kwh(b.max_soc_pct)
+    col = lambda k, slot=t: slot * W + k  # noqa: E731
+    rows[r + 7, col(P)] = 1
+    if t:
+        rows[r + 7, col(P, t - 1)] = -1
+    lo[r + 7], hi[r + 7] = -np.inf, 0 if t else 1
+    lo[r + 8], hi[r + 8] = -np.inf, np.inf
+    lo[r + 9], hi[r + 9] = -np.inf, np.inf
+    if start < e_min:
+        rows[r + 8, col(S)], rows[r + 8, col(P)] = 1, e_min - start
+        lo[r + 8] = e_min
+        direction, cap = D, b.max_discharge_kw * dt
+    elif start > e_max:
+        rows[r + 8, col(S)], rows[r + 8, col(P)] = 1, -(start - e_max)
+        hi[r + 8] = e_max
+        direction, cap = C, b.max_charge_kw * dt
+    else:
+        return
+    rows[r + 9, col(direction)] = 1
+    if t:
+        rows[r + 9, col(P, t - 1)] = cap
+        hi[r + 9] = cap
+    else:
+        hi[r + 9] = 0

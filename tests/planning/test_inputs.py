@@ -116,7 +116,8 @@ def test_highs_failure_falls_back_to_cbc(monkeypatch: pytest.MonkeyPatch) -> Non
         return real(name)
 
     monkeypatch.setattr(model_module, "_solver", broken)
-    timetable = plan(series([0.05, 0.4]), None, series([0.3, 0.3]), None, B, G, 10, START)
+    options = PlanOptions(solver="highs")
+    timetable = plan(series([0.05, 0.4]), None, series([0.3, 0.3]), None, B, G, 10, START, options)
     assert timetable.solver == "cbc"
 
 
@@ -127,7 +128,10 @@ def test_a_solver_that_gives_up_is_not_trusted(monkeypatch: pytest.MonkeyPatch) 
         lambda name: BulkHiGHS(msg=False, threads=1, timeLimit=0.0),
     )
     with pytest.raises(SolverError, match="refusing to use it"):
-        plan(series([0.05, 0.4] * 24), None, series([0.3] * 48), None, B, G, 10, START)
+        plan(
+            series([0.05, 0.4] * 24), None, series([0.3] * 48), None, B, G, 10, START,
+            PlanOptions(solver="highs"),
+        )  # fmt: skip
 
 
 @pytest.mark.parametrize(("day", "hours"), [(date(2023, 3, 26), 23), (date(2023, 10, 29), 25)])

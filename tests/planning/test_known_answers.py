@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from optimizer.domain import Action, BatterySpec, GridSpec
+from optimizer.domain import Action, BatterySpec, DeviceCommand, GridSpec
 from optimizer.planning import PlanOptions, build_problem, plan
 from optimizer.planning.model import solve
 from tests.planning.conftest import series
@@ -112,32 +112,49 @@ def test_cbc_fallback_gives_the_same_plan(start: datetime) -> None:
 def test_discharge_wire_form_follows_the_setting(start: datetime) -> None:
     prices = series([0.40] * 4)
     load = series([0.5] * 4)
+    export = series([0.35] * 4)  # worth exporting: a forced discharge, not self-consumption
     for wire in ("SET_CHARGE", "SET_DISCHARGE"):
         options = replace(NO_END_VALUE, discharge_command=wire)  # type: ignore[arg-type]
-        timetable = plan(prices, None, load, None, BATTERY, GRID, 90, start, options)
-        body = timetable.slots[0].command.body()
+        timetable = plan(prices, export, load, None, BATTERY, GRID, 90, start, options)
+        forced = [s for s in timetable.slots if s.command.action == "ACTION_DISCHARGE"]
+        assert forced, "exporting at 0.35 from a full battery needs a forced discharge"
+        body = forced[0].command.body()
         assert body["command"] == wire
         assert body["parameters"]["action"] == "ACTION_DISCHARGE"
         assert body["duration"] == 1
         assert body["parameters"]["soc"] >= BATTERY.min_soc_pct
 
 
-def test_power_below_device_minimum_is_rounded_up_and_stops_at_target(start: datetime) -> None:
-    # 0.06 kWh of dear load per slot needs ~0.13 kW of discharge: below the 5 % (180 W)
-    # minimum. The command runs at 5 % and the whole-percent SOC target stops it.
+def test_house_only_discharge_follows_the_real_load(start: datetime) -> None:
+    # 0.06 kWh of dear load per slot needs ~0.13 kW of discharge, below the 5 % (180 W)
+    # minimum: the device's self-consumption mode covers exactly the house, whatever it draws.
     prices = series([0.40] * 2)
     load = series([0.06] * 2)
     timetable = plan(prices, None, load, None, BATTERY, GRID, 50, start, NO_END_VALUE)
     first = timetable.slots[0]
+    assert first.command.command is DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION
     assert first.action is Action.DISCHARGE
-    assert first.command.parameters == {
-        "action": "ACTION_DISCHARGE",
-        "power": 5,
-        "soc": first.command.parameters["soc"],  # type: ignore[index]
-    }
-    # The recomputed path stops at the integer target, never below it.
-    assert first.soc_end_pct == pytest.approx(first.command.parameters["soc"], abs=1e-6)  # type: ignore[index]
-    assert first.discharge_kw <= 0.18 + 1e-9
+    assert first.discharge_kw * 0.5 == pytest.approx(0.06)
+    assert first.grid_import_kwh == pytest.approx(0.0, abs=1e-9)
+    assert first.grid_export_kwh == pytest.approx(0.0, abs=1e-9)
+
+
+def test_small_charge_runs_at_the_least_power_step_and_stops_at_its_target(
+    start: datetime,
+) -> None:
+    # Storing ~0.07 kWh for a dear slot: the target is a whole percent (12 %: 0.084 kWh
+    # stored), the power the least 5 % step that reaches it in the slot (10 %: 0.18 kWh AC),
+    # and the target stops the device there.
+    prices = series([0.05, 0.40])
+    load = series([0.0, 0.06])
+    timetable = plan(prices, None, load, None, BATTERY, GRID, 10, start, NO_END_VALUE)
+    first = timetable.slots[0]
+    assert first.action is Action.CHARGE
+    params = first.command.parameters
+    assert params is not None and params["soc"] == 12 and params["power"] == 10
+    assert first.soc_end_pct == pytest.approx(params["soc"], abs=1e-6)
+    assert first.charge_kw * 0.5 == pytest.approx(0.084 / 0.92)
+    assert timetable.slots[1].grid_import_kwh < 0.06
 
 
 def test_measured_soc_below_reserve_is_never_pushed_lower(start: datetime) -> None:

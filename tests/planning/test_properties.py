@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimizer.domain import Action, BatterySpec, GridSpec, Timetable
+from optimizer.domain import Action, BatterySpec, DeviceCommand, GridSpec, Timetable
 from optimizer.planning import PlanOptions, build_problem, plan
 from optimizer.planning.model import solve
 from tests.planning.conftest import series
@@ -78,11 +78,17 @@ def test_plans_respect_soc_window_power_limits_and_energy_balance(case: dict[str
         balance = s.grid_import_kwh - s.grid_export_kwh
         used = s.load_kwh - (s.pv_kwh - s.pv_curtailed_kwh) + (s.charge_kw - s.discharge_kw) * 0.5
         assert balance == pytest.approx(used, abs=1e-5)
-        if s.action is Action.IDLE:
-            assert s.command.parameters is None
+        if s.command.action is None:  # a mode: basic idles, others follow the house
+            if s.command.command is DeviceCommand.SET_BASIC_MODE:
+                assert s.action is Action.IDLE
         else:
             assert 5 <= s.command.parameters["power"] <= 100  # type: ignore[index]
             assert s.command.parameters["power"] % 5 == 0  # type: ignore[index]
+        # Never charged above max_soc_pct, never discharged below min_soc_pct.
+        if s.soc_end_pct > battery.max_soc_pct + 1e-6:
+            assert s.soc_end_pct <= s.soc_start_pct + 1e-6
+        if s.soc_end_pct < battery.min_soc_pct - 1e-6:
+            assert s.soc_end_pct >= s.soc_start_pct - 1e-6
 
 
 @SETTINGS

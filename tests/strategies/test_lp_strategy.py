@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
+from optimizer.backtest.strategy import DecisionContext
 from optimizer.domain import BatterySpec, DeviceCommand, GridSpec
 from optimizer.planning import PlanOptions
-from optimizer.strategy import DecisionContext
 from strategies.heuristics import CheapestSlots, NoBattery
 from strategies.lp import LpStrategy
 

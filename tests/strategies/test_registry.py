@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from optimizer.backtest.registry import BUILTIN, available, resolve
+from optimizer.backtest.strategy import Strategy
 from optimizer.errors import InvalidInput
-from optimizer.strategy import Strategy
-from optimizer.strategy_registry import BUILTIN, available, resolve
 
 USER_MODULE = """
-from optimizer.planning.execution import idle_command
+from optimizer.planning.device import idle_command
 
 
 class Lazy:

@@ -3,7 +3,7 @@
 At each decision time the strategy gets a ``DecisionContext`` holding only the prices published
 by then (``PublicationRule``), load/PV forecasts built from the past, and the simulated SOC.
 Between re-plans the last plan's command for each slot is executed. Every command is played
-with ``optimizer.planning.execution.apply_command`` (the device model the live planner uses)
+with ``optimizer.planning.device.apply_command`` (the device model the live planner uses)
 against the *actual* load and PV, which settle the bill. Slots with missing inputs are gaps:
 the battery idles through them and they are left out of every figure.
 
@@ -20,12 +20,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from optimizer.backtest_data import BacktestInputs, Gap, PublicationRule
+from optimizer.backtest.data import BacktestInputs, Gap, PublicationRule
+from optimizer.backtest.strategy import DecisionContext, Strategy
 from optimizer.domain import BatterySpec, Command, DeviceCommand, GridSpec
 from optimizer.errors import InvalidInput
 from optimizer.planning import PlanOptions
-from optimizer.planning.execution import SlotOutcome, action_of, apply_command, idle_command
-from optimizer.strategy import DecisionContext, Strategy
+from optimizer.planning.device import SlotOutcome, action_of, apply_command, idle_command
 
 Replan = Literal["slot", "hour", "day"]
 Progress = Callable[[int], None]

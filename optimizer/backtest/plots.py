@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from optimizer.backtest import BacktestResult
+from optimizer.backtest.engine import BacktestResult
 
 
 def _save(fig: object, path: Path) -> Path:

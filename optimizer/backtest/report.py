@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from optimizer.backtest import BacktestResult
+from optimizer.backtest.engine import BacktestResult
 from optimizer.domain import BatterySpec
 
 _SUMS = ("cost", "no_battery_cost", "import_kwh", "export_kwh", "charge_kwh", "discharge_kwh")
@@ -79,7 +79,7 @@ def write_outputs(
     """Per-slot CSV per strategy, ``summary.json`` and the PNG plots under ``out``."""
     import json
 
-    from optimizer.backtest_plots import plot_all
+    from optimizer.backtest.plots import plot_all
 
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from importlib.metadata import entry_points
 from typing import Any
 
+from optimizer.backtest.strategy import Strategy
 from optimizer.errors import InvalidInput
-from optimizer.strategy import Strategy
 
 ENTRY_POINT_GROUP = "xstorage_optimizer.strategies"
 

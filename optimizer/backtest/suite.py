@@ -1,7 +1,7 @@
 """Compose a backtest from settings and files: inputs, config, strategies by name, summaries.
 
 The CLI, ``tune`` and the notebooks all go through here. Strategies are resolved by name with
-``optimizer.strategy_registry`` (importlib/entry points), never imported statically.
+``optimizer.backtest.registry`` (importlib/entry points), never imported statically.
 """
 
 from __future__ import annotations
@@ -14,20 +14,20 @@ from typing import Any
 
 import pandas as pd
 
-from optimizer.backtest import BacktestConfig, BacktestResult, Progress, run_backtest
-from optimizer.backtest_data import (
+from optimizer.backtest.data import (
     BacktestInputs,
     PublicationRule,
     SeriesSet,
     check_horizon,
     prepare_inputs,
 )
-from optimizer.backtest_report import summary
+from optimizer.backtest.engine import BacktestConfig, BacktestResult, Progress, run_backtest
+from optimizer.backtest.registry import resolve
+from optimizer.backtest.report import summary
 from optimizer.config import Settings
 from optimizer.csvdata import price_factor, read_series_csv
 from optimizer.errors import InvalidInput
 from optimizer.planning import PlanOptions
-from optimizer.strategy_registry import resolve
 from optimizer.timeseries import to_slots
 
 ALL = ("perfect", "lp", "cheapest-slots", "self-use", "none")

@@ -1,0 +1,217 @@
+"""The one model of what the xStorage Home does with a command during a slot.
+
+The planner's executable path, the command choice (``policy``), the backtest and the device
+simulator all play commands through ``apply_command``; nothing else models the device's modes.
+Energies are kWh over the slot (``dt_h`` hours), AC side; ``ac`` > 0 charges the battery.
+
+Each mode's control law (``xstorage-api.md`` §5 and §8; the modes' laws are not published, these
+follow the operation-modes manual and the Home Assistant integrations):
+
+* ``SET_CHARGE``/``ACTION_CHARGE`` (power ``p`` %, target ``soc``): ``p`` % of
+  ``inverter_rating_w`` from PV and/or grid until the target (or ``max_soc_pct``), then hold.
+* ``ACTION_DISCHARGE`` (as ``SET_CHARGE`` or ``SET_DISCHARGE``): ``p`` % until the floor ``soc``
+  (or ``min_soc_pct``); what the house does not use is exported.
+* ``SET_MAXIMIZE_AUTO_CONSUMPTION`` (self-consumption): store PV surplus, never grid energy, and
+  cover the house's net load, so the battery follows the *real* load.
+* ``SET_VARIABLE_GRID_INJECTION`` (``maximumPower`` W >= 0): export at most that much; PV surplus
+  above it charges the battery, and what the battery cannot take is curtailed. No discharge.
+* ``SET_PEAK_SHAVING`` (``maxHousePeakConsumption`` W): discharge what the house draws above the
+  peak, store PV surplus.
+* ``SET_BASIC_MODE`` and anything else: the battery idles; the inverter converts PV.
+
+Surplus beyond the grid's export limit is curtailed (the inverter throttles PV).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizer import commands
+from optimizer.domain import Action, BatterySpec, Command, DeviceCommand, GridSpec
+from optimizer.timeseries import FloatArray
+
+POWER_STEP_PCT = 5
+MIN_POWER_PCT = 5
+MAX_POWER_PCT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class SlotOutcome:
+    """The physical result of one slot (energies in kWh over the slot)."""
+
+    charge_kwh: float
+    discharge_kwh: float
+    import_kwh: float
+    export_kwh: float
+    curtail_kwh: float
+    soc_end_kwh: float
+
+
+def idle_command(duration_h: int = 1) -> Command:
+    """``SET_BASIC_MODE``: the inverter converts PV, the battery is left alone."""
+    return commands.basic(duration_h)
+
+
+def action_of(command: Command) -> Action:
+    """The battery action a command asks for (direction from ``parameters.action``)."""
+    if command.action == "ACTION_CHARGE":
+        return Action.CHARGE
+    if command.action == "ACTION_DISCHARGE":
+        return Action.DISCHARGE
+    return Action.IDLE
+
+
+def charge_room_kwh(soc_kwh: float, ceiling_kwh: float, dt_h: float, battery: BatterySpec) -> float:
+    """AC energy (kWh) a charge may take in a slot before ``ceiling_kwh`` stored (>= 0)."""
+    room = (ceiling_kwh - soc_kwh) / battery.charge_efficiency
+    return max(0.0, min(battery.max_charge_kw * dt_h, room))
+
+
+def discharge_room_kwh(
+    soc_kwh: float, floor_kwh: float, dt_h: float, battery: BatterySpec
+) -> float:
+    """AC energy (kWh) a discharge may give in a slot before ``floor_kwh`` stored (>= 0)."""
+    stored = (soc_kwh - floor_kwh) * battery.discharge_efficiency
+    return max(0.0, min(battery.max_discharge_kw * dt_h, stored))
+
+
+def power_kwh(power_pct: float, dt_h: float, battery: BatterySpec) -> float:
+    """AC energy (kWh) of ``power_pct`` % of the inverter rating over ``dt_h`` hours."""
+    return power_pct / 100.0 * battery.inverter_rating_w / 1000.0 * dt_h
+
+
+def self_consumption_ac_kwh(
+    soc_kwh: float, load_kwh: float, pv_kwh: float, dt_h: float, battery: BatterySpec
+) -> float:
+    """Battery AC energy (+ charge) in self-consumption mode: PV surplus in, net load out."""
+    b = battery
+    surplus = pv_kwh - load_kwh
+    if surplus >= 0:
+        return min(surplus, charge_room_kwh(soc_kwh, b.kwh(b.max_soc_pct), dt_h, b))
+    return -min(-surplus, discharge_room_kwh(soc_kwh, b.kwh(b.min_soc_pct), dt_h, b))
+
+
+def export_limit_ac_kwh(
+    cap_kwh: float, soc_kwh: float, load_kwh: float, pv_kwh: float, dt_h: float, b: BatterySpec
+) -> float:
+    """Battery AC energy (>= 0) under an export limit of ``cap_kwh``: PV surplus above it."""
+    above = max(0.0, pv_kwh - load_kwh - cap_kwh)
+    return min(above, charge_room_kwh(soc_kwh, b.kwh(b.max_soc_pct), dt_h, b))
+
+
+def forced_ac_kwh(
+    charging: bool,
+    power_pct: FloatArray,
+    target_pct: FloatArray,
+    soc_kwh: float,
+    dt_h: float,
+    battery: BatterySpec,
+) -> FloatArray:
+    """AC energy (kWh, >= 0) of forced charges (``charging``) or discharges at ``power_pct`` %
+    toward whole-percent targets ``target_pct``, element by element: the power until the target
+    (never past the battery's window), then hold."""
+    b = battery
+    if charging:
+        power = np.minimum(power_pct * (b.inverter_rating_w / 1e5 * dt_h), b.max_charge_kw * dt_h)
+        ceiling = np.minimum(target_pct * (b.capacity_kwh / 100.0), b.kwh(b.max_soc_pct))
+        room = (ceiling - soc_kwh) / b.charge_efficiency
+    else:
+        power = np.minimum(
+            power_pct * (b.inverter_rating_w / 1e5 * dt_h), b.max_discharge_kw * dt_h
+        )
+        floor = np.maximum(target_pct * (b.capacity_kwh / 100.0), b.kwh(b.min_soc_pct))
+        room = (soc_kwh - floor) * b.discharge_efficiency
+    return np.minimum(power, np.maximum(room, 0.0))
+
+
+def _battery_ac(
+    command: Command, soc_kwh: float, load_kwh: float, pv_kwh: float, dt_h: float, b: BatterySpec
+) -> tuple[float, float]:
+    """(battery AC energy, export cap from the mode or -1 for none) for one slot."""
+    params = command.parameters or {}
+    top, bottom = b.kwh(b.max_soc_pct), b.kwh(b.min_soc_pct)
+    action = action_of(command)
+    surplus = pv_kwh - load_kwh
+    if action is not Action.IDLE:
+        charging = action is Action.CHARGE
+        ac = forced_ac_kwh(
+            charging, np.array([float(params["power"])]), np.array([float(params["soc"])]),
+            soc_kwh, dt_h, b,
+        )  # fmt: skip
+        return (float(ac[0]) if charging else -float(ac[0])), -1.0
+    mode = command.command
+    if mode is DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION:
+        return self_consumption_ac_kwh(soc_kwh, load_kwh, pv_kwh, dt_h, b), -1.0
+    if mode is DeviceCommand.SET_VARIABLE_GRID_INJECTION:
+        cap = max(0.0, float(params.get("maximumPower", 0))) / 1000.0 * dt_h
+        return export_limit_ac_kwh(cap, soc_kwh, load_kwh, pv_kwh, dt_h, b), cap
+    if mode is DeviceCommand.SET_PEAK_SHAVING:
+        peak = float(params.get("maxHousePeakConsumption", 0)) / 1000.0 * dt_h
+        if surplus >= 0:
+            return min(surplus, charge_room_kwh(soc_kwh, top, dt_h, b)), -1.0
+        return -min(max(0.0, -surplus - peak), discharge_room_kwh(soc_kwh, bottom, dt_h, b)), -1.0
+    return 0.0, -1.0
+
+
+def settle_arrays(
+    ac_kwh: FloatArray,
+    soc_start_kwh: float,
+    load_kwh: float,
+    pv_kwh: float,
+    dt_h: float,
+    battery: BatterySpec,
+    grid: GridSpec,
+    mode_export_cap_kwh: FloatArray,
+) -> tuple[FloatArray, ...]:
+    """``settle`` for many battery energies at once: (charge, discharge, import, export,
+    curtail, soc_end) arrays, kWh."""
+    charge, discharge = np.maximum(ac_kwh, 0.0), np.maximum(-ac_kwh, 0.0)
+    soc_end = (
+        soc_start_kwh
+        + charge * battery.charge_efficiency
+        - discharge / battery.discharge_efficiency
+    )
+    net = load_kwh - pv_kwh + ac_kwh
+    cap = grid.max_export_kw * dt_h if grid.export_allowed else 0.0
+    cap = np.where(mode_export_cap_kwh >= 0, np.minimum(cap, mode_export_cap_kwh), cap)
+    curtail = np.minimum(np.maximum(-net - cap, 0.0), pv_kwh)
+    imports = np.maximum(net, 0.0)
+    exports = np.maximum(-net - curtail, 0.0)
+    return charge, discharge, imports, exports, np.where(net < 0, curtail, 0.0), soc_end
+
+
+def settle(
+    ac_kwh: float,
+    soc_start_kwh: float,
+    load_kwh: float,
+    pv_kwh: float,
+    dt_h: float,
+    battery: BatterySpec,
+    grid: GridSpec,
+    mode_export_cap_kwh: float = -1.0,
+) -> SlotOutcome:
+    """The slot's outcome for battery AC energy ``ac_kwh`` (+ charge): one meter nets house, PV
+    and battery; surplus above the export limit (the grid's, or the mode's when >= 0) is
+    curtailed, at most all the PV."""
+    values = settle_arrays(
+        np.array([ac_kwh]), soc_start_kwh, load_kwh, pv_kwh, dt_h, battery, grid,
+        np.array([mode_export_cap_kwh]),
+    )  # fmt: skip
+    return SlotOutcome(*(float(v[0]) for v in values))
+
+
+def apply_command(
+    command: Command,
+    soc_start_kwh: float,
+    load_kwh: float,
+    pv_kwh: float,
+    dt_h: float,
+    battery: BatterySpec,
+    grid: GridSpec,
+) -> SlotOutcome:
+    """Play ``command`` for one slot of ``dt_h`` hours from ``soc_start_kwh`` (the module's
+    control laws); ``load_kwh`` and ``pv_kwh`` are what the house really does in the slot."""
+    ac, cap = _battery_ac(command, soc_start_kwh, load_kwh, pv_kwh, dt_h, battery)
+    return settle(ac, soc_start_kwh, load_kwh, pv_kwh, dt_h, battery, grid, cap)

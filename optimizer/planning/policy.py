@@ -1,0 +1,269 @@
+"""The one choice of a slot's device command, used by the planner, the backtest and the service.
+
+A ``Policy`` is a plan: the forecast it was made on and the exact cost-to-go ``W_t(E)`` of the
+dynamic programme (``optimizer.planning.dp.value_functions``): what the rest of the horizon
+costs, at best, from ``E`` kWh stored at the start of slot ``t``. ``choose(t, soc)`` compares the
+device's real options from the SOC actually reached (measured live, simulated in a backtest) and
+takes the one whose slot cost (played through ``optimizer.planning.device``, on the slot's
+forecast) plus ``W_{t+1}`` of the energy it leaves is least:
+
+* charge at ``p`` % (5..100 in 5 % steps) to a whole-percent target, discharge likewise;
+* self-consumption (``SET_MAXIMIZE_AUTO_CONSUMPTION``: follows the real house load);
+* basic mode (battery idle);
+* at a negative export price with PV surplus, an export limit of 0 W
+  (``SET_VARIABLE_GRID_INJECTION``): the battery takes the surplus, the rest is curtailed.
+
+``W`` is piecewise linear and not convex where prices make wasting energy pay, so it is
+evaluated exactly at every option's end energy rather than through one marginal price. Options
+that break a grid limit are dropped; among options within ``TIE_TOL`` of the best the first in
+the order above wins (self-consumption first: it follows the real load where a fixed power would
+spill or fall short when the forecast is wrong).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+
+from optimizer import commands
+from optimizer.domain import Action, Command, DeviceCommand, PlanSlot
+from optimizer.planning.device import (
+    MAX_POWER_PCT,
+    POWER_STEP_PCT,
+    SlotOutcome,
+    apply_command,
+    export_limit_ac_kwh,
+    forced_ac_kwh,
+    self_consumption_ac_kwh,
+    settle_arrays,
+)
+from optimizer.planning.dp import Pwl
+from optimizer.planning.inputs import PlanOptions, Problem
+from optimizer.planning.solution import FLOW_TOL_KWH, TIE_BREAK_PER_KWH
+from optimizer.timeseries import FloatArray
+
+#: Options whose score is within this much (currency) of the best count as equally good.
+TIE_TOL = 1e-7
+#: A grid flow may exceed its limit by this much (kWh, numerical slack).
+GRID_TOL_KWH = 1e-6
+
+_SC, _BASIC, _LIMIT, _CHARGE, _DISCHARGE = range(5)
+_MAX_STEPS = MAX_POWER_PCT / POWER_STEP_PCT
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The command chosen for a slot, what it does on the forecast, and its score (currency:
+    slot cost plus the cost-to-go of the energy it leaves)."""
+
+    command: Command
+    outcome: SlotOutcome
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    """The device options of one slot as arrays: kind, power %, target %, AC kWh, export cap."""
+
+    kind: np.ndarray
+    power: np.ndarray
+    target: np.ndarray
+    ac: np.ndarray
+    cap: np.ndarray
+
+
+class Policy:
+    """A plan made at ``problem.index[0]`` on a forecast: chooses slot commands from any SOC.
+
+    ``to_go[t]`` is ``W_t`` (``len == problem.n + 1``). ``idle`` makes every slot basic mode (the
+    planner's guarantee when no executable plan beats doing nothing).
+    """
+
+    def __init__(
+        self,
+        problem: Problem,
+        to_go: list[Pwl],
+        options: PlanOptions,
+        terminal_value_per_kwh: float,
+        idle: bool = False,
+    ) -> None:
+        self.problem, self.to_go, self.options = problem, to_go, options
+        self.terminal_value_per_kwh = terminal_value_per_kwh
+        self.idle = idle
+        b = problem.battery
+        dt = problem.dt_h
+        self._step_kwh = b.inverter_rating_w / 1000.0 * POWER_STEP_PCT / 100.0 * dt
+        #: The most AC energy a slot can charge or discharge at full power (kWh).
+        full = MAX_POWER_PCT / POWER_STEP_PCT * self._step_kwh
+        self._most_charge_kwh = min(full, b.max_charge_kw * dt)
+        self._most_discharge_kwh = min(full, b.max_discharge_kw * dt)
+        self._path: list[PlanSlot] | None = None
+        self._top_pct = math.floor(b.max_soc_pct + 1e-9)
+        self._bottom_pct = math.ceil(b.min_soc_pct - 1e-9)
+
+    @property
+    def n(self) -> int:
+        """Slots the policy covers."""
+        return self.problem.n
+
+    def with_idle(self) -> Policy:
+        """The same plan, basic mode in every slot."""
+        return Policy(self.problem, self.to_go, self.options, self.terminal_value_per_kwh, True)
+
+    # -- options ----------------------------------------------------------------------------
+
+    def _forced(self, soc: float, charging: bool) -> tuple[FloatArray, FloatArray]:
+        """(power %, target %) of the forced options from ``soc`` kWh: every whole-percent
+        target within reach with the least power step that gets there, and full power toward
+        the first whole percent beyond reach."""
+        b = self.problem.battery
+        cap = b.capacity_kwh / 100.0
+        soc_pct = soc / cap
+        if charging:
+            reach = (soc + self._most_charge_kwh * b.charge_efficiency) / cap
+            last = min(math.ceil(reach - 1e-9), self._top_pct)
+            targets = np.arange(math.floor(soc_pct + 1e-9) + 1, last + 1, dtype=float)
+            need = (targets * cap - soc) / b.charge_efficiency
+        else:
+            reach = (soc - self._most_discharge_kwh / b.discharge_efficiency) / cap
+            last = max(math.floor(reach + 1e-9), self._bottom_pct)
+            targets = np.arange(math.ceil(soc_pct - 1e-9) - 1, last - 1, -1.0)
+            need = (soc - targets * cap) * b.discharge_efficiency
+        steps = np.ceil(need / self._step_kwh - 1e-9).clip(1.0, _MAX_STEPS) * POWER_STEP_PCT
+        return steps, targets
+
+    def _options(self, t: int, soc: float) -> _Options:
+        p, b, dt = self.problem, self.problem.battery, self.problem.dt_h
+        load, pv = float(p.load_kwh[t]), float(p.pv_kwh[t])
+        kinds, acs, caps = (
+            [_SC, _BASIC],
+            [self_consumption_ac_kwh(soc, load, pv, dt, b), 0.0],
+            [-1.0, -1.0],
+        )
+        if pv > load and p.price_export[t] < 0:
+            kinds.append(_LIMIT)
+            acs.append(export_limit_ac_kwh(0.0, soc, load, pv, dt, b))
+            caps.append(0.0)
+        c_power, c_target = self._forced(soc, True)
+        d_power, d_target = self._forced(soc, False)
+        c_ac = forced_ac_kwh(True, c_power, c_target, soc, dt, b)
+        d_ac = forced_ac_kwh(False, d_power, d_target, soc, dt, b)
+        fixed = len(kinds)
+        n_c, n_d = len(c_power), len(d_power)
+        kind = np.empty(fixed + n_c + n_d)
+        kind[:fixed], kind[fixed : fixed + n_c], kind[fixed + n_c :] = kinds, _CHARGE, _DISCHARGE
+        cap = np.full(fixed + n_c + n_d, -1.0)
+        cap[:fixed] = caps
+        zeros = np.zeros(fixed)
+        return _Options(
+            kind=kind,
+            power=np.concatenate([zeros, c_power, d_power]),
+            target=np.concatenate([zeros, c_target, d_target]),
+            ac=np.concatenate([acs, c_ac, -d_ac]),
+            cap=cap,
+        )
+
+    def _command(self, options: _Options, k: int) -> Command:
+        duration = self.options.command_duration_h
+        kind = int(options.kind[k])
+        if kind == _SC:
+            return commands.maximize_auto_consumption(duration)
+        if kind == _LIMIT:
+            return commands.variable_grid_injection(0, duration)
+        if kind == _CHARGE:
+            return commands.charge(int(options.power[k]), int(options.target[k]), duration)
+        if kind == _DISCHARGE:
+            return commands.discharge(
+                int(options.power[k]), int(options.target[k]), duration,
+                discharge_command=self.options.discharge_command,
+            )  # fmt: skip
+        return commands.basic(duration)
+
+    # -- the choice -------------------------------------------------------------------------
+
+    def choose(self, t: int, soc_kwh: float) -> Choice:
+        """The best device command for slot ``t`` (0-based in the plan) from ``soc_kwh``."""
+        p, b = self.problem, self.problem.battery
+        load, pv = float(p.load_kwh[t]), float(p.pv_kwh[t])
+        if self.idle:
+            command = commands.basic(self.options.command_duration_h)
+            outcome = apply_command(command, soc_kwh, load, pv, p.dt_h, b, p.grid)
+            return Choice(command, outcome, math.nan)
+        options = self._options(t, soc_kwh)
+        charge, discharge, imp, exp, curtail, soc_end = settle_arrays(
+            options.ac, soc_kwh, load, pv, p.dt_h, b, p.grid, options.cap
+        )
+        money = imp * p.price_import[t] - exp * p.price_export[t]
+        wear = discharge * b.cycle_cost_per_kwh + (charge + discharge) * TIE_BREAK_PER_KWH
+        score = money + wear + self.to_go[t + 1].at(soc_end)
+        cap_export = p.grid.max_export_kw * p.dt_h if p.grid.export_allowed else 0.0
+        feasible = (imp <= p.grid.max_import_kw * p.dt_h + GRID_TOL_KWH) & (
+            exp <= cap_export + GRID_TOL_KWH
+        )
+        score = np.where(feasible, score, np.inf)
+        if np.isfinite(score).any():
+            k = int(np.argmax(score <= score.min() + TIE_TOL))
+        else:  # nothing meets the limits: the least import (the gate names the slot)
+            k = int(np.argmin(imp + exp))
+        outcome = SlotOutcome(
+            *(float(v[k]) for v in (charge, discharge, imp, exp, curtail, soc_end))
+        )
+        return Choice(self._command(options, k), outcome, float(score[k]))
+
+    def path(self) -> list[PlanSlot]:
+        """The executable plan along the forecast: each slot's choice from the SOC the previous
+        choices reach, with the outcome the device model gives (computed once)."""
+        if self._path is None:
+            self._path = self._walk()
+        return self._path
+
+    def _walk(self) -> list[PlanSlot]:
+        slots: list[PlanSlot] = []
+        soc = self.problem.soc_start_kwh
+        for t in range(self.n):
+            choice = self.choose(t, soc)
+            slots.append(slot_row(self.problem, t, soc, choice.command, choice.outcome))
+            soc = choice.outcome.soc_end_kwh
+        return slots
+
+
+def slot_row(
+    problem: Problem, t: int, soc_kwh: float, command: Command, outcome: SlotOutcome
+) -> PlanSlot:
+    """The timetable row for slot ``t`` running ``command`` from ``soc_kwh``."""
+    dt, battery = problem.dt_h, problem.battery
+    return PlanSlot(
+        start=problem.starts[t],
+        end=problem.starts[t] + timedelta(hours=dt),
+        action=slot_action(outcome),
+        charge_kw=outcome.charge_kwh / dt,
+        discharge_kw=outcome.discharge_kwh / dt,
+        grid_import_kwh=outcome.import_kwh,
+        grid_export_kwh=outcome.export_kwh,
+        soc_start_pct=battery.pct(soc_kwh),
+        soc_end_pct=battery.pct(outcome.soc_end_kwh),
+        price_import_per_kwh=float(problem.price_import[t]),
+        price_export_per_kwh=float(problem.price_export[t]),
+        load_kwh=float(problem.load_kwh[t]),
+        pv_kwh=float(problem.pv_kwh[t]),
+        pv_curtailed_kwh=outcome.curtail_kwh,
+        command=command,
+    )
+
+
+def slot_action(outcome: SlotOutcome) -> Action:
+    """What the battery does in a slot, from its flows (a mode such as self-consumption charges
+    or discharges as the house needs)."""
+    if outcome.charge_kwh > FLOW_TOL_KWH:
+        return Action.CHARGE
+    if outcome.discharge_kwh > FLOW_TOL_KWH:
+        return Action.DISCHARGE
+    return Action.IDLE
+
+
+def is_self_consumption(command: Command) -> bool:
+    """True for the device's self-consumption mode."""
+    return command.command is DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION
