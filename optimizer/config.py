@@ -332,6 +332,9 @@ class ServiceSettings(BaseModel):
         "SET_MAXIMIZE_AUTO_CONSUMPTION"
     )
     strategy: str = "lp"
+    # New plan at every slot boundary, or at each local hour (as ``backtest --replan``); in
+    # between, each slot's command is chosen from the measured SOC by the plan in force.
+    replan: Literal["slot", "hour"] = "hour"
     # SOC readings older than this (s) are stale: stop forcing charge/discharge.
     stale_after_s: Annotated[int, Field(ge=10, le=24 * 3600)] = 300
     # Consecutive read-back mismatches before falling back to ``fallback_mode``.

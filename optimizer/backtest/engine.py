@@ -2,7 +2,9 @@
 
 At each decision time the strategy gets a ``DecisionContext`` holding only the prices published
 by then (``PublicationRule``), load/PV forecasts built from the past, and the simulated SOC.
-Between re-plans the last plan's command for each slot is executed. Every command is played
+Between re-plans each slot's command comes from the last decision's ``SlotChooser`` given the
+SOC the simulation actually reached, exactly as the service asks it with the measured SOC
+(``optimizer.planning.Policy`` for ``lp``/``perfect``). Every command is played
 with ``optimizer.planning.device.apply_command`` (the device model the live planner uses)
 against the *actual* load and PV, which settle the bill. Slots with missing inputs are gaps:
 the battery idles through them and they are left out of every figure.
@@ -21,7 +23,13 @@ import numpy as np
 import pandas as pd
 
 from optimizer.backtest.data import BacktestInputs, Gap, PublicationRule
-from optimizer.backtest.strategy import DecisionContext, Strategy
+from optimizer.backtest.strategy import (
+    DecisionContext,
+    FixedCommands,
+    SlotChooser,
+    Strategy,
+    as_chooser,
+)
 from optimizer.domain import BatterySpec, Command, DeviceCommand, GridSpec
 from optimizer.errors import InvalidInput
 from optimizer.planning import PlanOptions
@@ -110,13 +118,13 @@ class _Replay:
 
     def _segment(self, a: int, b: int, soc: float, progress: Progress | None) -> float:
         inputs, config = self.inputs, self.config
-        commands: Sequence[Command] = ()
+        chooser: SlotChooser = FixedCommands(())
         k = 0
         for t in range(a, b):
-            if t == a or k >= len(commands) or (self.due[t] and not self.perfect):
-                commands, k = self._decide(t, b, soc), 0
+            if t == a or k >= len(chooser) or (self.due[t] and not self.perfect):
+                chooser, k = self._decide(t, b, soc), 0
                 self.rec.replanned[t] = True
-            command = commands[k] if k < len(commands) else idle_command()
+            command = chooser.command_at(k, soc) if k < len(chooser) else idle_command()
             k += 1
             outcome = apply_command(
                 command,
@@ -144,19 +152,19 @@ class _Replay:
             end = min(b, int((pd.Timestamp(until) - self.inputs.index[0]) / step))
         return min(end, t + self.horizon_slots)
 
-    def _decide(self, t: int, b: int, soc_kwh: float) -> Sequence[Command]:
+    def _decide(self, t: int, b: int, soc_kwh: float) -> SlotChooser:
         end = self._window_end(t, b)
         if end <= t:
-            return ()
+            return FixedCommands(())
         context = self._context(t, end, soc_kwh)
-        commands = self.strategy.decide(context)
+        chooser = as_chooser(self.strategy.decide(context))
         self.decisions += 1
-        if len(commands) > context.n:
+        if len(chooser) > context.n:
             raise InvalidInput(
-                f"strategy {self.strategy.name!r} returned {len(commands)} commands for "
+                f"strategy {self.strategy.name!r} returned {len(chooser)} commands for "
                 f"{context.n} known slots at {context.now.isoformat()}"
             )
-        return commands
+        return chooser
 
     def _context(self, t: int, end: int, soc_kwh: float) -> DecisionContext:
         inputs, config = self.inputs, self.config

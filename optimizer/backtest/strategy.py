@@ -1,7 +1,11 @@
 """The one interface every planning policy implements, and what it may know when it decides.
 
-A strategy is any object with a ``name`` and ``decide(context) -> Sequence[Command]``: one
-device command per slot from ``context.now``, at most ``context.n`` of them. The context holds
+A strategy is any object with a ``name`` and ``decide(context)``, which returns a
+``SlotChooser``: for each slot ``k`` from ``context.now`` (at most ``context.n`` of them) the
+device command to run, given the SOC actually reached at that slot's start. The planner's
+``optimizer.planning.Policy`` is one (it chooses from the cost-to-go); a fixed list of commands
+(``FixedCommands``, or any ``Sequence[Command]``) is another. The service and the backtester
+call the same chooser the same way, so what a backtest scores is what the service sends. The context holds
 only what was known at the decision time: prices published so far, forecasts built from the
 past, the measured SOC and the battery and grid limits. Strategies marked
 ``foresight = "perfect"`` are benchmarks: the backtester hands them the actual future instead.
@@ -68,12 +72,49 @@ class DecisionContext:
 
 
 @runtime_checkable
+class SlotChooser(Protocol):
+    """A decision's commands: ``command_at(k, soc_kwh)`` for slot ``k`` (0-based from the
+    decision) from ``soc_kwh`` stored at its start; ``len()`` slots are covered."""
+
+    def __len__(self) -> int:
+        """Slots covered."""
+        ...
+
+    def command_at(self, k: int, soc_kwh: float) -> Command:
+        """The command for slot ``k`` from ``soc_kwh`` (kWh stored)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class FixedCommands:
+    """Commands fixed at the decision time, whatever SOC the slots start from."""
+
+    commands: Sequence[Command]
+
+    def __len__(self) -> int:
+        """Slots covered."""
+        return len(self.commands)
+
+    def command_at(self, k: int, soc_kwh: float) -> Command:
+        """The ``k``-th command (``soc_kwh`` is not used)."""
+        return self.commands[k]
+
+
+def as_chooser(decided: SlotChooser | Sequence[Command]) -> SlotChooser:
+    """A strategy's answer as a ``SlotChooser`` (a plain sequence becomes ``FixedCommands``)."""
+    if isinstance(decided, SlotChooser):
+        return decided
+    return FixedCommands(tuple(decided))
+
+
+@runtime_checkable
 class Strategy(Protocol):
-    """A planning policy: ``decide`` returns one command per slot from ``context.now``."""
+    """A planning policy: ``decide`` returns the slot chooser for the slots from
+    ``context.now`` (a plain ``Sequence[Command]`` is accepted too)."""
 
     name: str
     foresight: Foresight
 
-    def decide(self, context: DecisionContext) -> Sequence[Command]:
+    def decide(self, context: DecisionContext) -> SlotChooser | Sequence[Command]:
         """Commands for the slots of ``context`` (fewer is allowed: the rest idle)."""
         ...

@@ -34,6 +34,7 @@ __all__ = [
     "plan",
     "plan_policy",
     "plan_problem",
+    "plan_timetable",
 ]
 
 IDLE_STATUS = "idle (no executable plan beats doing nothing)"
@@ -89,7 +90,7 @@ def plan_policy(problem: Problem, options: PlanOptions) -> Policy:
     return policy
 
 
-def timetable(policy: Policy, cache: ModelCache | None = None) -> Timetable:
+def plan_timetable(policy: Policy, cache: ModelCache | None = None) -> Timetable:
     """The executable timetable of ``policy`` along its forecast, through the acceptance gate.
 
     ``lp_cost`` is the optimiser's own figure: the exact optimum's import cost less export
@@ -128,7 +129,7 @@ def plan_problem(
     problem: Problem, options: PlanOptions, cache: ModelCache | None = None
 ) -> Timetable:
     """Plan an already checked ``Problem`` into a checked executable timetable."""
-    return timetable(plan_policy(problem, options), cache)
+    return plan_timetable(plan_policy(problem, options), cache)
 
 
 def plan(

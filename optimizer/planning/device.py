@@ -174,8 +174,8 @@ def settle_arrays(
         - discharge / battery.discharge_efficiency
     )
     net = load_kwh - pv_kwh + ac_kwh
-    cap = grid.max_export_kw * dt_h if grid.export_allowed else 0.0
-    cap = np.where(mode_export_cap_kwh >= 0, np.minimum(cap, mode_export_cap_kwh), cap)
+    grid_cap = grid.max_export_kw * dt_h if grid.export_allowed else 0.0
+    cap = np.where(mode_export_cap_kwh >= 0, np.minimum(grid_cap, mode_export_cap_kwh), grid_cap)
     curtail = np.minimum(np.maximum(-net - cap, 0.0), pv_kwh)
     imports = np.maximum(net, 0.0)
     exports = np.maximum(-net - curtail, 0.0)

@@ -109,6 +109,14 @@ class Policy:
         """Slots the policy covers."""
         return self.problem.n
 
+    def __len__(self) -> int:
+        """Slots the policy covers (a ``SlotChooser``)."""
+        return self.problem.n
+
+    def command_at(self, k: int, soc_kwh: float) -> Command:
+        """The command ``choose`` picks for slot ``k`` from ``soc_kwh`` (a ``SlotChooser``)."""
+        return self.choose(k, soc_kwh).command
+
     def with_idle(self) -> Policy:
         """The same plan, basic mode in every slot."""
         return Policy(self.problem, self.to_go, self.options, self.terminal_value_per_kwh, True)

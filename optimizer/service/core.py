@@ -4,7 +4,9 @@ Jobs (``Service.jobs()``), each with the simulated/real time it is next due:
 
 * ``tariffs``: fetch prices around publication (``TariffFeed``); new prices → re-plan;
 * ``poll``: read status every ``poll_seconds``, store the reading, decide (drift → re-plan);
-* ``slot``: at each slot boundary re-plan from the measured SOC, then send that slot's command;
+* ``slot``: at each slot boundary re-plan from the measured SOC when due (``service.replan``:
+  every slot or every hour, as the backtest's ``--replan``), else ask the plan in force for this
+  slot's command from the measured SOC (``Plan.choose``: the backtest's call), then send it;
 * ``metrics``: import the device's 5-minute metrics (and slot energies for the forecasts).
 
 What to send is decided by ``decision.decide`` (pure). The plan and every command sent live in the
@@ -18,9 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from optimizer.backtest.registry import resolve
 from optimizer.device.models import EnergyFlow
 from optimizer.domain import Command, DeviceCommand, PlanSlot
 from optimizer.errors import (
@@ -44,7 +48,7 @@ from optimizer.service.decision import (
     is_stale,
 )
 from optimizer.service.feeds import FOREVER, MetricsFeed, TariffFeed
-from optimizer.service.planner import make_plan, slot_start
+from optimizer.service.planner import Plan, make_plan, slot_start
 from optimizer.service.wiring import Deps
 from optimizer.store.records import CommandRecord, Reading
 
@@ -112,6 +116,9 @@ class Service:
         self.clock = deps.clock
         self.limits = limits_from(deps)
         self.slots: tuple[PlannedSlot, ...] = ()
+        self.plan: Plan | None = None
+        self._chosen_for: datetime | None = None
+        self.strategy = resolve(deps.settings.service.strategy)
         self.plan_id: int | None = None
         self.reading: Observation | None = None
         self.progress = Progress()
@@ -186,9 +193,22 @@ class Service:
         now = self.clock.now()
         start = slot_start(now, self.settings.planner.slot_minutes)
         planned_at = self.progress.planned_at
-        if planned_at is None or planned_at < start or current_slot(self.slots, now) is None:
+        stale_plan = planned_at is None or planned_at < start
+        # After a restart the stored plan runs out its slot; with no plan object to choose
+        # from, the next boundary re-plans whatever the cadence.
+        if current_slot(self.slots, now) is None or (
+            stale_plan and (self.plan is None or self._replan_due(start))
+        ):
             self.replan("slot boundary")
         self.act()
+
+    def _replan_due(self, start: datetime) -> bool:
+        """Whether the cadence asks for a new plan at the slot starting ``start``: every slot,
+        or on the local hour (``planner.timezone``), as ``backtest --replan``."""
+        if self.settings.service.replan == "slot":
+            return True
+        local = start.astimezone(ZoneInfo(self.settings.planner.timezone))
+        return local.minute == 0
 
     # -- device reads ---------------------------------------------------------------------
 
@@ -252,7 +272,8 @@ class Service:
             return
         soc = self.reading.soc_pct
         try:
-            timetable = make_plan(self.store, self.settings, now, soc)
+            plan = make_plan(self.store, self.settings, now, soc, self.strategy)
+            timetable = plan.timetable
             inputs = {"why": why, "soc_pct": soc, "now": now.isoformat()}
             plan_id = self.store.save_plan(timetable, self.settings.service.strategy, inputs, now)
         except (InvalidInput, InfeasiblePlan, SolverError, StoreError) as exc:
@@ -261,7 +282,8 @@ class Service:
         if self.plan_id is not None:
             self.store.set_plan_status(self.plan_id, "superseded")
         self.slots = tuple(_planned(slot, now) for slot in timetable.slots)
-        self.plan_id = plan_id
+        self.plan, self.plan_id = plan, plan_id
+        self._chosen_for = timetable.slots[0].start  # chosen from the SOC just measured
         self.executed[timetable.slots[0].start] = timetable.slots[0]
         first = timetable.slots[0]
         log.info("plan %d (%s): %d slots from SOC %g %%, cost %.2f vs %.2f idle; now %s",
@@ -270,10 +292,29 @@ class Service:
 
     # -- acting ---------------------------------------------------------------------------
 
+    def _choose_slot(self, now: datetime, start: datetime) -> None:
+        """Once per slot, the plan's command for it from the measured SOC (the same call the
+        backtest makes with its simulated SOC); the slot's planned band follows that choice."""
+        if self.plan is None or self._chosen_for == start:
+            return
+        if self.reading is None or is_stale(self.reading, now, self.limits):
+            return
+        k = self.plan.slot_index(start)
+        if k is None:
+            return
+        row = self.plan.choose(k, self.reading.soc_pct)
+        self._chosen_for = start
+        self.slots = tuple(
+            _planned(row, max(start, self.reading.time)) if slot.start == start else slot
+            for slot in self.slots
+        )
+        self.executed[start] = row
+
     def decision(self) -> Decision:
         """The pure decision for now."""
         now = self.clock.now()
         start = slot_start(now, self.settings.planner.slot_minutes)
+        self._choose_slot(now, start)
         if self._progress_slot != start:
             self._progress_slot = start
             self.progress = replace(self.progress, readback_failures=0)

@@ -9,19 +9,23 @@ as far as contiguous import prices reach (at most ``planner.horizon_hours``).
 
 from __future__ import annotations
 
-import importlib
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from optimizer.backtest.strategy import DecisionContext, SlotChooser, Strategy, as_chooser
 from optimizer.config import Settings
-from optimizer.domain import Timetable
+from optimizer.domain import PlanSlot, Timetable
 from optimizer.errors import InvalidInput
 from optimizer.forecast import LOAD_LAGS_DAYS, PV_LAGS_DAYS, lagged_mean
-from optimizer.planning import PlanOptions, Problem, build_problem, plan_problem
+from optimizer.planning import PlanOptions, Policy, Problem, build_problem, plan_timetable
+from optimizer.planning.device import apply_command, idle_command
+from optimizer.planning.gate import check_timetable
+from optimizer.planning.policy import slot_row
+from optimizer.planning.timetable import no_battery_cost
 from optimizer.store import Store
 from optimizer.timeseries import to_slots
 
@@ -95,8 +99,38 @@ def options_for(settings: Settings, slots: int) -> PlanOptions:
     )
 
 
-def make_plan(store: Store, settings: Settings, now: datetime, soc_pct: float) -> Timetable:
-    """A checked timetable from the current slot, starting at the measured ``soc_pct``."""
+@dataclass(frozen=True)
+class Plan:
+    """A plan in force: its executable timetable along the forecast (stored, shown, the drift
+    band) and the chooser that picks each slot's command from the measured SOC."""
+
+    timetable: Timetable
+    chooser: SlotChooser
+    problem: Problem
+
+    def slot_index(self, start: datetime) -> int | None:
+        """The plan's index of the slot starting at ``start`` (``None`` outside the plan)."""
+        for k, slot in enumerate(self.timetable.slots):
+            if slot.start == start:
+                return k if k < len(self.chooser) else None
+        return None
+
+    def choose(self, k: int, soc_pct: float) -> PlanSlot:
+        """Slot ``k``'s row as the chooser decides it from ``soc_pct`` measured at its start
+        (the same call the backtest makes with its simulated SOC)."""
+        p = self.problem
+        soc_kwh = p.battery.kwh(min(100.0, max(0.0, soc_pct)))
+        command = self.chooser.command_at(k, soc_kwh)
+        outcome = apply_command(
+            command, soc_kwh, float(p.load_kwh[k]), float(p.pv_kwh[k]), p.dt_h, p.battery, p.grid
+        )
+        return slot_row(p, k, soc_kwh, command, outcome)
+
+
+def make_plan(
+    store: Store, settings: Settings, now: datetime, soc_pct: float, strategy: Strategy
+) -> Plan:
+    """A plan from the current slot, starting at the measured ``soc_pct``, by ``strategy``."""
     start = slot_start(now, settings.planner.slot_minutes)
     imports, exports = stored_prices(store, settings, start)
     index = pd.DatetimeIndex(imports.index)
@@ -107,34 +141,31 @@ def make_plan(store: Store, settings: Settings, now: datetime, soc_pct: float) -
         imports, exports, load, pv, settings.battery.spec(), settings.grid.spec(), soc, start,
         options,
     )  # fmt: skip
-    if settings.service.strategy == "lp":
-        return plan_problem(problem, options)
-    return _by_strategy(settings.service.strategy, problem, options, now)
-
-
-def _by_strategy(name: str, problem: Problem, options: PlanOptions, now: datetime) -> Timetable:
-    """Any other strategy, found by name in the registry (imported only when needed), its
-    commands played through the device model to give the planned SOC path."""
-    registry: Any = importlib.import_module("optimizer.backtest.registry")
-    context_type: Any = importlib.import_module("optimizer.backtest.strategy").DecisionContext
-    strategy = registry.resolve(name)
-    context = context_type(
+    context = DecisionContext(
         now, problem.index, problem.price_import, problem.price_export, problem.load_kwh,
-        problem.pv_kwh, problem.battery.pct(problem.soc_start_kwh), problem.battery,
-        problem.grid, options,
+        problem.pv_kwh, soc, problem.battery, problem.grid, options,
     )  # fmt: skip
-    return played(problem, list(strategy.decide(context)), options, name)
+    chooser = as_chooser(strategy.decide(context))
+    if isinstance(chooser, Policy):
+        return Plan(plan_timetable(chooser), chooser, problem)
+    return Plan(walked(problem, chooser, strategy.name), chooser, problem)
 
 
-def played(problem: Problem, chosen: list[Any], options: PlanOptions, name: str) -> Timetable:
-    """A timetable whose slots run ``chosen`` commands (idle where none), SOC path recomputed."""
-    from optimizer.planning.device import idle_command
-    from optimizer.planning.timetable import no_battery_cost, played_slots
-
-    idle = idle_command(options.command_duration_h)
-    slots = played_slots(
-        problem, [chosen[t] if t < len(chosen) else idle for t in range(problem.n)]
-    )
+def walked(problem: Problem, chooser: SlotChooser, name: str) -> Timetable:
+    """The timetable ``chooser`` gives along the forecast from the start SOC (idle past its
+    end), SOC path from the device model, through the acceptance gate."""
+    slots: list[PlanSlot] = []
+    soc = problem.soc_start_kwh
+    idle = idle_command()
+    for k in range(problem.n):
+        command = chooser.command_at(k, soc) if k < len(chooser) else idle
+        outcome = apply_command(
+            command, soc, float(problem.load_kwh[k]), float(problem.pv_kwh[k]), problem.dt_h,
+            problem.battery, problem.grid,
+        )  # fmt: skip
+        slots.append(slot_row(problem, k, soc, command, outcome))
+        soc = outcome.soc_end_kwh
+    check_timetable(slots, problem)
     cost = sum(s.cost for s in slots)
     return Timetable(tuple(slots), f"strategy {name}", cost, no_battery_cost(problem), 0.0,
                      0.0, name, cost)  # fmt: skip

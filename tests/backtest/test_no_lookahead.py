@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, time
 
 import numpy as np
@@ -13,6 +12,7 @@ from optimizer.backtest.data import PublicationRule, SeriesSet, prepare_inputs
 from optimizer.backtest.engine import BacktestConfig, run_backtest
 from optimizer.backtest.strategy import DecisionContext, Foresight
 from optimizer.domain import Command
+from optimizer.planning import Policy
 from strategies.lp import LpStrategy
 from tests.backtest.helpers import series, utc
 
@@ -29,10 +29,10 @@ class Recording:
         self.inner = LpStrategy()
         self.log: list[tuple[datetime, DecisionContext, list[Command]]] = []
 
-    def decide(self, context: DecisionContext) -> Sequence[Command]:
-        commands = list(self.inner.decide(context))
-        self.log.append((context.now, context, commands))
-        return commands
+    def decide(self, context: DecisionContext) -> Policy:
+        policy = self.inner.decide(context)
+        self.log.append((context.now, context, [slot.command for slot in policy.path()]))
+        return policy
 
 
 def _raw(seed: int) -> dict[str, pd.Series]:

@@ -1,4 +1,4 @@
-"""The ``lp`` strategy's command mapping on a case worked out by hand."""
+"""The ``lp`` strategy's command choice on cases worked out by hand."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.backtest.strategy import DecisionContext
-from optimizer.domain import BatterySpec, DeviceCommand, GridSpec
+from optimizer.domain import BatterySpec, Command, DeviceCommand, GridSpec
 from optimizer.planning import PlanOptions
 from strategies.heuristics import CheapestSlots, NoBattery
 from strategies.lp import LpStrategy
@@ -31,30 +31,41 @@ def _context(export_price: float) -> DecisionContext:
     )
 
 
+def _path_commands(context: DecisionContext) -> list[Command]:
+    return [slot.command for slot in LpStrategy().decide(context).path()]
+
+
 def test_house_only_discharge_follows_the_load() -> None:
     # Export earns nothing, so the plan discharges only to cover the house in slots 2 and 3.
-    commands = LpStrategy().decide(_context(0.0))
-    assert [c.action for c in commands[:2]] == ["ACTION_CHARGE", "ACTION_CHARGE"] or all(
-        c.action == "ACTION_CHARGE" for c in commands[:1]
-    )
+    commands = _path_commands(_context(0.0))
+    assert commands[0].action == "ACTION_CHARGE"
     assert [c.command for c in commands[2:]] == [DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION] * 2
-
-
-def test_fixed_power_commands_when_asked() -> None:
-    commands = LpStrategy(follow_load=False).decide(_context(0.0))
-    assert all(c.command is not DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION for c in commands)
-    assert commands[2].action == "ACTION_DISCHARGE"
 
 
 def test_exporting_discharge_keeps_its_power() -> None:
     # Export at 0.45 is worth more than the 0.10 / 0.92^2 = 0.118 a stored kWh costs, so the plan
     # fills the battery and discharges at full power, exporting what the house does not use.
-    commands = LpStrategy().decide(_context(0.45))
+    commands = _path_commands(_context(0.45))
     assert any(c.action == "ACTION_DISCHARGE" for c in commands[2:])
 
 
+def test_each_slot_is_chosen_from_the_soc_actually_reached() -> None:
+    # Planned from 10 %: charge in the cheap slots. Asked at slot 2 with the battery fuller or
+    # emptier than planned, the policy still covers the house from what is there, and with an
+    # empty battery it does not pretend to discharge.
+    policy = LpStrategy().decide(_context(0.0))
+    battery = BatterySpec()
+    full = policy.choose(2, battery.kwh(90.0))
+    assert full.command.command is DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION
+    assert full.outcome.import_kwh == 0.0
+    empty = policy.choose(2, battery.kwh(10.0))
+    assert empty.outcome.discharge_kwh == 0.0
+    assert empty.outcome.import_kwh == 1.0
+    assert policy.command_at(2, battery.kwh(90.0)) == full.command
+
+
 def test_cheapest_slots_pairs_cheap_and_dear() -> None:
-    commands = CheapestSlots(n=1).decide(_context(0.0))
+    commands = list(CheapestSlots(n=1).decide(_context(0.0)))
     assert commands[0].action == "ACTION_CHARGE"
     assert commands[2].action == "ACTION_DISCHARGE"
     assert commands[1].action is None and commands[3].action is None
