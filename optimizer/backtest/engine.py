@@ -14,6 +14,7 @@ This module takes a strategy object; it never imports the ``strategies`` package
 
 from __future__ import annotations
 
+import json
 import time as _time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -81,6 +82,7 @@ class _Recorder:
     def __init__(self, n: int) -> None:
         self.values = {name: np.full(n, np.nan) for name in _COLUMNS}
         self.action = np.full(n, "", dtype=object)
+        self.command = np.full(n, "", dtype=object)
         self.replanned = np.zeros(n, dtype=bool)
 
     def record(self, t: int, command: Command, soc_start: float, outcome: SlotOutcome) -> None:
@@ -92,6 +94,7 @@ class _Recorder:
         row["soc_end_kwh"][t] = outcome.soc_end_kwh
         row["power_pct"][t] = float(params.get("power", 0))
         row["target_soc_pct"][t] = float(params.get("soc", np.nan))
+        self.command[t] = json.dumps(command.body(), sort_keys=True)
         self.action[t] = (
             "self-use"
             if command.command is DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION
@@ -197,6 +200,7 @@ class _Replay:
                 "pv_forecast_kwh": inputs.pv_forecast_kwh,
                 "pv_kwh": inputs.pv_kwh,
                 "action": rec.action,
+                "command": rec.command,
                 "replanned": rec.replanned,
                 **rec.values,
             },

@@ -97,8 +97,11 @@ def _clock(text: str) -> time:
     return time(int(hours), int(minutes))
 
 
-def config_from(settings: Settings, replan: str | None = None) -> BacktestConfig:
-    """The replay configuration from validated settings (``replan`` overrides the setting)."""
+def config_from(
+    settings: Settings, replan: str | None = None, soc_pct: float | None = None
+) -> BacktestConfig:
+    """The replay configuration from validated settings (``replan`` and ``soc_pct``, the
+    starting SOC in percent, override the settings)."""
     bt, planner = settings.backtest, settings.planner
     check_horizon(planner.horizon_hours, (bt.load_lag_days, bt.pv_lag_days))
     options = PlanOptions(
@@ -118,7 +121,7 @@ def config_from(settings: Settings, replan: str | None = None) -> BacktestConfig
         replan=replan or bt.replan,  # type: ignore[arg-type]
         horizon_hours=planner.horizon_hours,
         publication=rule,
-        initial_soc_pct=bt.initial_soc_pct,
+        initial_soc_pct=bt.initial_soc_pct if soc_pct is None else soc_pct,
     )
 
 

@@ -26,6 +26,7 @@ from optimizer.backtest.suite import (
 )
 from optimizer.cli.common import err_console, errors_to_exit, settings_from
 from optimizer.csvdata import PRICE_UNITS
+from optimizer.errors import InvalidInput
 from optimizer.timeseries import parse_utc
 
 PricesOpt = Annotated[Path, typer.Option(help="Import prices CSV (start_utc,end_utc,price).")]
@@ -56,8 +57,6 @@ def period_from(start: str | None, end: str | None) -> tuple[datetime, datetime]
     if start is None and end is None:
         return None
     if start is None or end is None:
-        from optimizer.errors import InvalidInput
-
         raise InvalidInput("give both --from and --to, or neither")
     return parse_utc(start, "--from"), parse_utc(end, "--to")
 
@@ -98,6 +97,12 @@ def backtest_command(
         ),
     ] = None,
     replan: Annotated[str | None, typer.Option(help="Re-plan cadence: slot, hour or day.")] = None,
+    soc: Annotated[
+        float | None,
+        typer.Option(
+            "--soc", help="Starting SOC, % (0..100; default: backtest.initial_soc_pct)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write slot CSVs, summary.json, PNGs.")] = None,
 ) -> None:
@@ -105,12 +110,12 @@ def backtest_command(
     settings = settings_from(config)
     with errors_to_exit():
         if replan not in (None, "slot", "hour", "day"):
-            from optimizer.errors import InvalidInput
-
-            raise InvalidInput(f"--replan {replan!r}: use slot, hour or day")
+                raise InvalidInput(f"--replan {replan!r}: use slot, hour or day")
+        if soc is not None and not 0.0 <= soc <= 100.0:
+                raise InvalidInput(f"--soc {soc:g}: the starting SOC must be between 0 and 100 %")
         files = DataFiles(prices, load, export_prices, pv, price_unit)
         inputs = inputs_from(read_series(files, settings), settings, period_from(start, end))
-        bt_config = config_from(settings, replan)
+        bt_config = config_from(settings, replan, soc)
         names = strategy_names(strategy or settings.backtest.strategy)
         with progress_bar(len(inputs.index) * len(names)) as advance:
             results, summaries = run_strategies(

@@ -115,3 +115,27 @@ def test_tune_refuses_an_unknown_key(files: dict[str, Path], tmp_path: Path) -> 
     result = runner.invoke(app, [*args, "--param", "battery.colour=red"])
     assert result.exit_code == 2
     assert "battery.colour" in result.stderr
+
+
+def test_soc_sets_the_starting_soc(files: dict[str, Path]) -> None:
+    frames = {}
+    for soc in ("10", "90"):
+        result = runner.invoke(app, _args(files, "--strategy", "none", "--soc", soc, "--json"))
+        assert result.exit_code == 0, result.output
+        frames[soc] = json.loads(result.stdout)["none"]
+    # The idle battery keeps whatever it started with.
+    assert frames["10"]["soc_end_pct"] == pytest.approx(10.0)
+    assert frames["90"]["soc_end_pct"] == pytest.approx(90.0)
+    # A fuller start never costs the planner more.
+    costs = []
+    for soc in ("10", "90"):
+        result = runner.invoke(app, _args(files, "--strategy", "lp", "--soc", soc, "--json"))
+        assert result.exit_code == 0, result.output
+        costs.append(json.loads(result.stdout)["lp"]["cost"])
+    assert costs[1] <= costs[0]
+
+
+def test_soc_out_of_range_is_refused(files: dict[str, Path]) -> None:
+    result = runner.invoke(app, _args(files, "--soc", "120"))
+    assert result.exit_code == 2
+    assert "--soc 120" in result.output
