@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time as _time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 

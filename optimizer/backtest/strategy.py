@@ -5,9 +5,9 @@ A strategy is any object with a ``name`` and ``decide(context)``, which returns 
 device command to run, given the SOC actually reached at that slot's start. The planner's
 ``optimizer.planning.Policy`` is one (it chooses from the cost-to-go); a fixed list of commands
 (``FixedCommands``, or any ``Sequence[Command]``) is another. The service and the backtester
-call the same chooser the same way, so what a backtest scores is what the service sends. The context holds
-only what was known at the decision time: prices published so far, forecasts built from the
-past, the measured SOC and the battery and grid limits. Strategies marked
+call the same chooser the same way, so what a backtest scores is what the service sends.
+The context holds only what was known at the decision time: prices published so far,
+forecasts built from the past, the measured SOC and the battery and grid limits. Strategies marked
 ``foresight = "perfect"`` are benchmarks: the backtester hands them the actual future instead.
 """
 

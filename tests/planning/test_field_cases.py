@@ -22,8 +22,10 @@ runner = CliRunner()
 def _plan(case: str, soc: float, *files: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     folder = CASES / case
     prices, export, load = (str(folder / name) for name in files)
-    args = ["plan", "--config", str(folder / "config.toml"), "--prices", prices,
-            "--export-prices", export, "--load", load, "--soc", f"{soc:g}", "--json", *extra]  # fmt: skip
+    args = [
+        "plan", "--config", str(folder / "config.toml"), "--prices", prices,
+        "--export-prices", export, "--load", load, "--soc", f"{soc:g}", "--json", *extra,
+    ]  # fmt: skip
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     return dict(json.loads(result.stdout))
