@@ -99,9 +99,7 @@ def backtest_command(
     replan: Annotated[str | None, typer.Option(help="Re-plan cadence: slot, hour or day.")] = None,
     soc: Annotated[
         float | None,
-        typer.Option(
-            "--soc", help="Starting SOC, % (0..100; default: backtest.initial_soc_pct)."
-        ),
+        typer.Option("--soc", help="Starting SOC, % (0..100; default: backtest.initial_soc_pct)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write slot CSVs, summary.json, PNGs.")] = None,
@@ -110,9 +108,9 @@ def backtest_command(
     settings = settings_from(config)
     with errors_to_exit():
         if replan not in (None, "slot", "hour", "day"):
-                raise InvalidInput(f"--replan {replan!r}: use slot, hour or day")
+            raise InvalidInput(f"--replan {replan!r}: use slot, hour or day")
         if soc is not None and not 0.0 <= soc <= 100.0:
-                raise InvalidInput(f"--soc {soc:g}: the starting SOC must be between 0 and 100 %")
+            raise InvalidInput(f"--soc {soc:g}: the starting SOC must be between 0 and 100 %")
         files = DataFiles(prices, load, export_prices, pv, price_unit)
         inputs = inputs_from(read_series(files, settings), settings, period_from(start, end))
         bt_config = config_from(settings, replan, soc)
