@@ -14,7 +14,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from optimizer.domain import BatterySpec, GridSpec, PlanSlot, Timetable
+from optimizer.domain import BatterySpec, GridSpec, Timetable
 from optimizer.errors import InfeasiblePlan
 from optimizer.planning.dp import optimal_path, value_functions
 from optimizer.planning.gate import check_timetable
@@ -63,16 +63,10 @@ def _money(problem: Problem, solution: LpSolution) -> float:
     )
 
 
-def _adjusted_cost(slots: list[PlanSlot], problem: Problem, value: float) -> float:
-    """Cost of ``slots`` less the value of the energy they add to the battery."""
-    gained_kwh = problem.battery.kwh(slots[-1].soc_end_pct) - problem.soc_start_kwh
-    cycle = sum(s.discharge_kw for s in slots) * problem.dt_h * problem.battery.cycle_cost_per_kwh
-    return sum(s.cost for s in slots) + cycle - value * gained_kwh
-
-
-def plan_policy(problem: Problem, options: PlanOptions) -> Policy:
+def plan_policy(problem: Problem, options: PlanOptions, with_path: bool = False) -> Policy:
     """The policy of an already checked ``Problem``: its exact cost-to-go and command choice.
 
+    ``with_path`` builds the forecast path's rows on the way (for a timetable).
     Raises ``InfeasiblePlan`` naming the slot that cannot be supplied.
     """
     value = terminal_value_per_kwh(problem, options.terminal_soc_value)
@@ -83,7 +77,9 @@ def plan_policy(problem: Problem, options: PlanOptions) -> Policy:
     if not np.isfinite(to_go[0].at(np.array([problem.soc_start_kwh]))[0]):
         raise _explain_infeasible(problem)
     policy = Policy(problem, to_go, options, value)
-    if _adjusted_cost(policy.path(), problem, value) > no_battery_cost(problem) + 1e-9:
+    if with_path:
+        policy.path()
+    if policy.walk_cost() > no_battery_cost(problem) + 1e-9:
         # The device's whole-percent targets and power steps can, rarely, undo a marginal
         # gain; doing nothing is then the better executable plan, so never act worse than it.
         return policy.with_idle()
@@ -129,7 +125,7 @@ def plan_problem(
     problem: Problem, options: PlanOptions, cache: ModelCache | None = None
 ) -> Timetable:
     """Plan an already checked ``Problem`` into a checked executable timetable."""
-    return plan_timetable(plan_policy(problem, options), cache)
+    return plan_timetable(plan_policy(problem, options, with_path=True), cache)
 
 
 def plan(

@@ -50,7 +50,7 @@ TIE_TOL = 1e-7
 #: A grid flow may exceed its limit by this much (kWh, numerical slack).
 GRID_TOL_KWH = 1e-6
 
-_SC, _BASIC, _LIMIT, _CHARGE, _DISCHARGE = range(5)
+_SC, _BASIC, _LIMIT = range(3)
 _MAX_STEPS = MAX_POWER_PCT / POWER_STEP_PCT
 
 
@@ -66,13 +66,17 @@ class Choice:
 
 @dataclass(frozen=True, slots=True)
 class _Options:
-    """The device options of one slot as arrays: kind, power %, target %, AC kWh, export cap."""
+    """The device options of one slot: the modes (``_SC``, ``_BASIC``, ``_LIMIT``) then the
+    forced charges and discharges (power %, target %); ``ac`` is each option's battery AC kWh
+    in that order, ``cap`` the mode's export cap (kWh, -1: none)."""
 
-    kind: np.ndarray
-    power: np.ndarray
-    target: np.ndarray
-    ac: np.ndarray
-    cap: np.ndarray
+    modes: list[int]
+    ac: FloatArray
+    cap: FloatArray | float
+    c_power: FloatArray
+    c_target: FloatArray
+    d_power: FloatArray
+    d_target: FloatArray
 
 
 class Policy:
@@ -101,6 +105,18 @@ class Policy:
         self._most_charge_kwh = min(full, b.max_charge_kw * dt)
         self._most_discharge_kwh = min(full, b.max_discharge_kw * dt)
         self._path: list[PlanSlot] | None = None
+        # Plain floats per slot (NumPy scalars cost more in the per-slot loop).
+        self._load, self._pv = problem.load_kwh.tolist(), problem.pv_kwh.tolist()
+        self._price_import = problem.price_import.tolist()
+        self._price_export = problem.price_export.tolist()
+        grid = problem.grid
+        self._import_cap = grid.max_import_kw * dt
+        self._export_cap = grid.max_export_kw * dt if grid.export_allowed else 0.0
+        net = problem.load_kwh - problem.pv_kwh
+        self._may_break_limits = (
+            (net + b.max_charge_kw * dt > self._import_cap)
+            | (-net + b.max_discharge_kw * dt > self._export_cap)
+        ).tolist()
         self._top_pct = math.floor(b.max_soc_pct + 1e-9)
         self._bottom_pct = math.ceil(b.min_soc_pct - 1e-9)
 
@@ -144,82 +160,100 @@ class Policy:
         return steps, targets
 
     def _options(self, t: int, soc: float) -> _Options:
-        p, b, dt = self.problem, self.problem.battery, self.problem.dt_h
-        load, pv = float(p.load_kwh[t]), float(p.pv_kwh[t])
-        kinds, acs, caps = (
-            [_SC, _BASIC],
-            [self_consumption_ac_kwh(soc, load, pv, dt, b), 0.0],
-            [-1.0, -1.0],
-        )
-        if pv > load and p.price_export[t] < 0:
-            kinds.append(_LIMIT)
+        """Slot ``t``'s options from ``soc`` kWh: the modes first (self-consumption, basic,
+        the 0 W export limit where it can matter), then charges, then discharges."""
+        b, dt = self.problem.battery, self.problem.dt_h
+        load, pv = self._load[t], self._pv[t]
+        modes = [_SC, _BASIC]
+        acs = [self_consumption_ac_kwh(soc, load, pv, dt, b), 0.0]
+        if pv > load and self._price_export[t] < 0:
+            modes.append(_LIMIT)
             acs.append(export_limit_ac_kwh(0.0, soc, load, pv, dt, b))
-            caps.append(0.0)
         c_power, c_target = self._forced(soc, True)
         d_power, d_target = self._forced(soc, False)
-        c_ac = forced_ac_kwh(True, c_power, c_target, soc, dt, b)
-        d_ac = forced_ac_kwh(False, d_power, d_target, soc, dt, b)
-        fixed = len(kinds)
-        n_c, n_d = len(c_power), len(d_power)
-        kind = np.empty(fixed + n_c + n_d)
-        kind[:fixed], kind[fixed : fixed + n_c], kind[fixed + n_c :] = kinds, _CHARGE, _DISCHARGE
-        cap = np.full(fixed + n_c + n_d, -1.0)
-        cap[:fixed] = caps
-        zeros = np.zeros(fixed)
-        return _Options(
-            kind=kind,
-            power=np.concatenate([zeros, c_power, d_power]),
-            target=np.concatenate([zeros, c_target, d_target]),
-            ac=np.concatenate([acs, c_ac, -d_ac]),
-            cap=cap,
-        )
+        ac = np.concatenate(
+            (acs, forced_ac_kwh(True, c_power, c_target, soc, dt, b),
+             -forced_ac_kwh(False, d_power, d_target, soc, dt, b))
+        )  # fmt: skip
+        cap: FloatArray | float = -1.0
+        if _LIMIT in modes:
+            cap = np.full(len(ac), -1.0)
+            cap[modes.index(_LIMIT)] = 0.0
+        return _Options(modes, ac, cap, c_power, c_target, d_power, d_target)
 
     def _command(self, options: _Options, k: int) -> Command:
         duration = self.options.command_duration_h
-        kind = int(options.kind[k])
-        if kind == _SC:
-            return commands.maximize_auto_consumption(duration)
-        if kind == _LIMIT:
-            return commands.variable_grid_injection(0, duration)
-        if kind == _CHARGE:
-            return commands.charge(int(options.power[k]), int(options.target[k]), duration)
-        if kind == _DISCHARGE:
+        fixed, charges = len(options.modes), len(options.c_power)
+        if k >= fixed + charges:
+            j = k - fixed - charges
             return commands.discharge(
-                int(options.power[k]), int(options.target[k]), duration,
+                int(options.d_power[j]), int(options.d_target[j]), duration,
                 discharge_command=self.options.discharge_command,
             )  # fmt: skip
+        if k >= fixed:
+            j = k - fixed
+            return commands.charge(int(options.c_power[j]), int(options.c_target[j]), duration)
+        mode = options.modes[k]
+        if mode == _SC:
+            return commands.maximize_auto_consumption(duration)
+        if mode == _LIMIT:
+            return commands.variable_grid_injection(0, duration)
         return commands.basic(duration)
 
     # -- the choice -------------------------------------------------------------------------
 
+    def _score(self, t: int, soc_kwh: float) -> tuple[_Options, int, tuple[FloatArray, ...], float]:
+        """Every option of slot ``t`` played from ``soc_kwh`` and scored; the best's index."""
+        p, b = self.problem, self.problem.battery
+        options = self._options(t, soc_kwh)
+        flows = settle_arrays(
+            options.ac, soc_kwh, self._load[t], self._pv[t], p.dt_h, b, p.grid, options.cap
+        )
+        _, discharge, imp, exp, _, soc_end = flows
+        score = imp * self._price_import[t] - exp * self._price_export[t]
+        score += np.abs(options.ac) * TIE_BREAK_PER_KWH + self.to_go[t + 1].at(soc_end)
+        if b.cycle_cost_per_kwh:
+            score += discharge * b.cycle_cost_per_kwh
+        if self._may_break_limits[t]:
+            feasible = (imp <= self._import_cap + GRID_TOL_KWH) & (
+                exp <= self._export_cap + GRID_TOL_KWH
+            )
+            score = np.where(feasible, score, np.inf)
+        best = float(score.min())
+        if np.isfinite(best):
+            k = int(np.argmax(score <= best + TIE_TOL))
+        else:  # nothing meets the limits: the least import (the gate names the slot)
+            k = int(np.argmin(imp + exp))
+        return options, k, flows, float(score[k])
+
     def choose(self, t: int, soc_kwh: float) -> Choice:
         """The best device command for slot ``t`` (0-based in the plan) from ``soc_kwh``."""
         p, b = self.problem, self.problem.battery
-        load, pv = float(p.load_kwh[t]), float(p.pv_kwh[t])
         if self.idle:
             command = commands.basic(self.options.command_duration_h)
-            outcome = apply_command(command, soc_kwh, load, pv, p.dt_h, b, p.grid)
+            outcome = apply_command(command, soc_kwh, self._load[t], self._pv[t], p.dt_h, b, p.grid)
             return Choice(command, outcome, math.nan)
-        options = self._options(t, soc_kwh)
-        charge, discharge, imp, exp, curtail, soc_end = settle_arrays(
-            options.ac, soc_kwh, load, pv, p.dt_h, b, p.grid, options.cap
-        )
-        money = imp * p.price_import[t] - exp * p.price_export[t]
-        wear = discharge * b.cycle_cost_per_kwh + (charge + discharge) * TIE_BREAK_PER_KWH
-        score = money + wear + self.to_go[t + 1].at(soc_end)
-        cap_export = p.grid.max_export_kw * p.dt_h if p.grid.export_allowed else 0.0
-        feasible = (imp <= p.grid.max_import_kw * p.dt_h + GRID_TOL_KWH) & (
-            exp <= cap_export + GRID_TOL_KWH
-        )
-        score = np.where(feasible, score, np.inf)
-        if np.isfinite(score).any():
-            k = int(np.argmax(score <= score.min() + TIE_TOL))
-        else:  # nothing meets the limits: the least import (the gate names the slot)
-            k = int(np.argmin(imp + exp))
-        outcome = SlotOutcome(
-            *(float(v[k]) for v in (charge, discharge, imp, exp, curtail, soc_end))
-        )
-        return Choice(self._command(options, k), outcome, float(score[k]))
+        options, k, flows, score = self._score(t, soc_kwh)
+        outcome = SlotOutcome(*(float(v[k]) for v in flows))
+        return Choice(self._command(options, k), outcome, score)
+
+    def walk_cost(self) -> float:
+        """The forecast path's cost (currency, with wear) less the value of the energy it adds
+        at the terminal value, as ``path()`` gives it (without building rows if not built)."""
+        p, b = self.problem, self.problem.battery
+        if self._path is not None:
+            rows = self._path
+            gained = b.kwh(rows[-1].soc_end_pct) - p.soc_start_kwh
+            wear = sum(r.discharge_kw for r in rows) * p.dt_h * b.cycle_cost_per_kwh
+            return sum(r.cost for r in rows) + wear - self.terminal_value_per_kwh * gained
+        soc, total = p.soc_start_kwh, 0.0
+        for t in range(self.n):
+            _, k, flows, _ = self._score(t, soc)
+            _, discharge, imp, exp, _, soc_end = (float(v[k]) for v in flows)
+            total += imp * self._price_import[t] - exp * self._price_export[t]
+            total += discharge * b.cycle_cost_per_kwh
+            soc = soc_end
+        return total - self.terminal_value_per_kwh * (soc - p.soc_start_kwh)
 
     def path(self) -> list[PlanSlot]:
         """The executable plan along the forecast: each slot's choice from the SOC the previous
