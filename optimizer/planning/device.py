@@ -163,7 +163,7 @@ def settle_arrays(
     dt_h: float,
     battery: BatterySpec,
     grid: GridSpec,
-    mode_export_cap_kwh: FloatArray,
+    mode_export_cap_kwh: FloatArray | float,
 ) -> tuple[FloatArray, ...]:
     """``settle`` for many battery energies at once: (charge, discharge, import, export,
     curtail, soc_end) arrays, kWh."""
