@@ -54,6 +54,8 @@ class BatterySettings(BaseModel):
     discharge_efficiency: Annotated[float, Field(gt=0, le=1)] = 0.92
     cycle_cost_per_kwh: Annotated[float, Field(ge=0)] = 0.0
     inverter_rating_w: Annotated[float, Field(gt=0, le=50_000)] = 3600
+    # The device's own floor (bmsBackupLevel, %): its self-consumption mode discharges to it.
+    backup_pct: Annotated[float, Field(ge=0, le=100)] = 0
 
     def spec(self) -> BatterySpec:
         """The planner's frozen view of these settings."""
@@ -437,6 +439,11 @@ def _cross_checks(settings: Settings) -> list[str]:
         problems.append(
             f"battery.min_soc_pct = {battery.min_soc_pct:g}: must be between 0 and "
             f"max_soc_pct ({battery.max_soc_pct:g})"
+        )
+    if battery.backup_pct > battery.min_soc_pct:
+        problems.append(
+            f"battery.backup_pct = {battery.backup_pct:g}: must not be above min_soc_pct "
+            f"({battery.min_soc_pct:g}): the planner cannot keep a reserve below the device's"
         )
     if settings.device.user_type == "tech" and not settings.device.inverter_sn:
         problems.append('device.inverter_sn = "": must be set when device.user_type = "tech"')

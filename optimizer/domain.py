@@ -25,6 +25,9 @@ class BatterySpec:
     discharge_efficiency: float = 0.92
     cycle_cost_per_kwh: float = 0.0
     inverter_rating_w: float = 3600.0
+    #: The device's own floor (``bmsBackupLevel``, %): its modes (self-consumption, peak
+    #: shaving) discharge down to it, whatever the planner's ``min_soc_pct``.
+    backup_pct: float = 0.0
 
     def kwh(self, soc_pct: float) -> float:
         """Stored energy in kWh at ``soc_pct`` percent."""

@@ -8,11 +8,13 @@ Each mode's control law (``xstorage-api.md`` §5 and §8; the modes' laws are no
 follow the operation-modes manual and the Home Assistant integrations):
 
 * ``SET_CHARGE``/``ACTION_CHARGE`` (power ``p`` %, target ``soc``): ``p`` % of
-  ``inverter_rating_w`` from PV and/or grid until the target (or ``max_soc_pct``), then hold.
+  ``inverter_rating_w`` from PV and/or grid until the target, then hold.
 * ``ACTION_DISCHARGE`` (as ``SET_CHARGE`` or ``SET_DISCHARGE``): ``p`` % until the floor ``soc``
-  (or ``min_soc_pct``); what the house does not use is exported.
-* ``SET_MAXIMIZE_AUTO_CONSUMPTION`` (self-consumption): store PV surplus, never grid energy, and
-  cover the house's net load, so the battery follows the *real* load.
+  (never below the device's ``backup_pct``); what the house does not use is exported.
+* ``SET_MAXIMIZE_AUTO_CONSUMPTION`` (self-consumption): store PV surplus (up to 100 %), never
+  grid energy, and cover the house's net load down to ``backup_pct``, so the battery follows
+  the *real* load. The device knows nothing of the planner's ``min_soc_pct``/``max_soc_pct``:
+  only the targets of forced commands carry them.
 * ``SET_VARIABLE_GRID_INJECTION`` (``maximumPower`` W >= 0): export at most that much; PV surplus
   above it charges the battery, and what the battery cannot take is curtailed. No discharge.
 * ``SET_PEAK_SHAVING`` (``maxHousePeakConsumption`` W): discharge what the house draws above the
@@ -85,12 +87,13 @@ def power_kwh(power_pct: float, dt_h: float, battery: BatterySpec) -> float:
 def self_consumption_ac_kwh(
     soc_kwh: float, load_kwh: float, pv_kwh: float, dt_h: float, battery: BatterySpec
 ) -> float:
-    """Battery AC energy (+ charge) in self-consumption mode: PV surplus in, net load out."""
+    """Battery AC energy (+ charge) in self-consumption mode: PV surplus in (to 100 %), net
+    load out (to the device's ``backup_pct``)."""
     b = battery
     surplus = pv_kwh - load_kwh
     if surplus >= 0:
-        return min(surplus, charge_room_kwh(soc_kwh, b.kwh(b.max_soc_pct), dt_h, b))
-    return -min(-surplus, discharge_room_kwh(soc_kwh, b.kwh(b.min_soc_pct), dt_h, b))
+        return min(surplus, charge_room_kwh(soc_kwh, b.capacity_kwh, dt_h, b))
+    return -min(-surplus, discharge_room_kwh(soc_kwh, b.kwh(b.backup_pct), dt_h, b))
 
 
 def export_limit_ac_kwh(
@@ -98,7 +101,7 @@ def export_limit_ac_kwh(
 ) -> float:
     """Battery AC energy (>= 0) under an export limit of ``cap_kwh``: PV surplus above it."""
     above = max(0.0, pv_kwh - load_kwh - cap_kwh)
-    return min(above, charge_room_kwh(soc_kwh, b.kwh(b.max_soc_pct), dt_h, b))
+    return min(above, charge_room_kwh(soc_kwh, b.capacity_kwh, dt_h, b))
 
 
 def forced_ac_kwh(
@@ -111,17 +114,17 @@ def forced_ac_kwh(
 ) -> FloatArray:
     """AC energy (kWh, >= 0) of forced charges (``charging``) or discharges at ``power_pct`` %
     toward whole-percent targets ``target_pct``, element by element: the power until the target
-    (never past the battery's window), then hold."""
+    (a discharge never below the device's ``backup_pct``), then hold."""
     b = battery
     if charging:
         power = np.minimum(power_pct * (b.inverter_rating_w / 1e5 * dt_h), b.max_charge_kw * dt_h)
-        ceiling = np.minimum(target_pct * (b.capacity_kwh / 100.0), b.kwh(b.max_soc_pct))
+        ceiling = np.minimum(target_pct, 100.0) * (b.capacity_kwh / 100.0)
         room = (ceiling - soc_kwh) / b.charge_efficiency
     else:
         power = np.minimum(
             power_pct * (b.inverter_rating_w / 1e5 * dt_h), b.max_discharge_kw * dt_h
         )
-        floor = np.maximum(target_pct * (b.capacity_kwh / 100.0), b.kwh(b.min_soc_pct))
+        floor = np.maximum(target_pct, b.backup_pct) * (b.capacity_kwh / 100.0)
         room = (soc_kwh - floor) * b.discharge_efficiency
     return np.minimum(power, np.maximum(room, 0.0))
 
@@ -131,7 +134,7 @@ def _battery_ac(
 ) -> tuple[float, float]:
     """(battery AC energy, export cap from the mode or -1 for none) for one slot."""
     params = command.parameters or {}
-    top, bottom = b.kwh(b.max_soc_pct), b.kwh(b.min_soc_pct)
+    top, bottom = b.capacity_kwh, b.kwh(b.backup_pct)
     action = action_of(command)
     surplus = pv_kwh - load_kwh
     if action is not Action.IDLE:

@@ -8,7 +8,9 @@ takes the one whose slot cost (played through ``optimizer.planning.device``, on 
 forecast) plus ``W_{t+1}`` of the energy it leaves is least:
 
 * charge at ``p`` % (5..100 in 5 % steps) to a whole-percent target, discharge likewise;
-* self-consumption (``SET_MAXIMIZE_AUTO_CONSUMPTION``: follows the real house load);
+* self-consumption (``SET_MAXIMIZE_AUTO_CONSUMPTION``: follows the real house load; where on
+  the forecast it would leave the planning window, which the device does not know, it is not
+  an option);
 * basic mode (battery idle);
 * at a negative export price with PV surplus, an export limit of 0 W
   (``SET_VARIABLE_GRID_INJECTION``): the battery takes the surplus, the rest is curtailed.
@@ -105,6 +107,7 @@ class Policy:
         self._most_charge_kwh = min(full, b.max_charge_kw * dt)
         self._most_discharge_kwh = min(full, b.max_discharge_kw * dt)
         self._path: list[PlanSlot] | None = None
+        self._top_kwh, self._bottom_kwh = b.kwh(b.max_soc_pct), b.kwh(b.min_soc_pct)
         # Plain floats per slot (NumPy scalars cost more in the per-slot loop).
         self._load, self._pv = problem.load_kwh.tolist(), problem.pv_kwh.tolist()
         self._price_import = problem.price_import.tolist()
@@ -214,6 +217,15 @@ class Policy:
         score += np.abs(options.ac) * TIE_BREAK_PER_KWH + self.to_go[t + 1].at(soc_end)
         if b.cycle_cost_per_kwh:
             score += discharge * b.cycle_cost_per_kwh
+        # The device's modes know nothing of the planner's window: one that would charge above
+        # max_soc_pct or discharge below min_soc_pct on the forecast is not an option.
+        modes = len(options.modes)
+        ac, end = options.ac[:modes], soc_end[:modes]
+        outside = ((ac > 0) & (end > self._top_kwh + 1e-9)) | (
+            (ac < 0) & (end < self._bottom_kwh - 1e-9)
+        )
+        if outside.any():
+            score[:modes][outside] = np.inf
         if self._may_break_limits[t]:
             feasible = (imp <= self._import_cap + GRID_TOL_KWH) & (
                 exp <= self._export_cap + GRID_TOL_KWH

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from optimizer.backtest.data import PublicationRule, SeriesSet, prepare_inputs
 from optimizer.backtest.engine import BacktestConfig, run_backtest
 from optimizer.backtest.report import per_day, summary
+from optimizer.domain import BatterySpec
 from strategies.heuristics import NoBattery, SelfUse
 from strategies.lp import PerfectForesight
 from tests.backtest.helpers import series, utc
@@ -49,13 +52,23 @@ def test_perfect_shifts_load_to_cheap_slots_within_rounding() -> None:
 
 
 def test_self_use_stores_pv_surplus_and_covers_later_load() -> None:
-    # 1 kWh PV surplus in slot 0 → stored 0.92 kWh → 0.92 * 0.92 = 0.8464 kWh covers slot 1.
+    # 1 kWh PV surplus in slot 0 → stored 0.92 kWh → 0.92 * 0.92 = 0.8464 kWh covers slot 1
+    # (the device's backup level at the 10 % start: nothing below it is used).
     inputs = _inputs([0.30, 0.30], [0.0, 2.0], pv=[1.0, 0.0])
-    result = run_backtest(SelfUse(), inputs, ALL_KNOWN)
-    frame = result.frame
+    config = replace(ALL_KNOWN, battery=BatterySpec(backup_pct=10.0))
+    frame = run_backtest(SelfUse(), inputs, config).frame
     assert frame["charge_kwh"].iloc[0] == pytest.approx(1.0)
     assert frame["discharge_kwh"].iloc[1] == pytest.approx(0.8464)
     assert frame["import_kwh"].iloc[1] == pytest.approx(2.0 - 0.8464)
+
+
+def test_the_devices_own_mode_goes_down_to_its_backup_level_not_the_planners_reserve() -> None:
+    # The device knows nothing of min_soc_pct = 10: with bmsBackupLevel 0 its self-consumption
+    # mode also spends the 0.42 kWh below 10 %: (0.42 + 0.92) * 0.92 = 1.2328 kWh.
+    inputs = _inputs([0.30, 0.30], [0.0, 2.0], pv=[1.0, 0.0])
+    frame = run_backtest(SelfUse(), inputs, ALL_KNOWN).frame
+    assert frame["discharge_kwh"].iloc[1] == pytest.approx((0.42 + 0.92) * 0.92)
+    assert frame["soc_end_pct"].iloc[1] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_gap_is_skipped_and_reported_not_filled() -> None:

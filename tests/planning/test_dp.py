@@ -229,5 +229,6 @@ def test_lower_envelope_matches_brute_force(rows: list[list[float]], hole: int) 
         last = grid[finite][-1]
         y = np.interp(fine, grid[finite], row[finite])
         curves.append(np.where(fine <= last + 1e-12, y, np.inf))
-    # 1e-8: _simplify drops interior points within COST_TOL (1e-9) of the chord.
-    assert envelope.at(fine) == pytest.approx(np.min(curves, axis=0), abs=1e-8)
+    # 1e-7 currency: crossings are found to floating-point precision and _simplify drops
+    # interior points within COST_TOL of the chord; both are immaterial at this scale.
+    assert envelope.at(fine) == pytest.approx(np.min(curves, axis=0), abs=1e-7)
