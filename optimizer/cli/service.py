@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from optimizer.cli.common import errors_to_exit, settings_from
+from optimizer.cli.common import err_console, errors_to_exit, settings_from
+from optimizer.csvdata import PRICE_UNITS
 from optimizer.device.clock import SystemTime, TimeSource
 from optimizer.device.simulator import SimClock
+from optimizer.errors import InvalidInput
 from optimizer.service.core import Service
-from optimizer.service.demo import run_demo
+from optimizer.service.demo import SHIPPED_UNIT, DemoInputs, DemoResult, resolve, run_demo
 from optimizer.service.runner import ScheduledRunner
-from optimizer.service.summary import RunSummary
+from optimizer.service.summary import PLANNED_LABEL, RunSummary, summary_json
 from optimizer.service.wiring import open_deps
+from optimizer.timeseries import parse_utc
 
 console = Console()
 
@@ -62,23 +66,27 @@ def run(
             runner.run()
 
 
-def summary_table(summary: RunSummary, currency: str, wall_s: float) -> Table:
-    """The demo's closing table."""
-    table = Table(title="xStorage service demo (simulated device, shipped Agile day)")
+def summary_table(summary: RunSummary, title: str, wall_s: float) -> Table:
+    """The demo's closing table: measured figures, then what the plans expected."""
+    cur = summary.currency
+    table = Table(title=title)
     table.add_column("what")
     table.add_column("value", justify="right")
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(summary.command_kinds.items()))
+    planned = "-" if summary.planned_cost is None else f"{summary.planned_cost:.2f} {cur}"
     rows = [
-        ("simulated period (UTC)", f"{summary.start:%m-%d %H:%M} to {summary.end:%m-%d %H:%M}"),
+        ("simulated period (UTC)", f"{summary.start:%Y-%m-%d %H:%M} to {summary.end:%m-%d %H:%M}"),
         ("commands sent (ok)", f"{summary.commands_sent} ({summary.commands_ok})"),
         ("by kind", kinds or "-"),
         ("readings stored", str(summary.readings)),
-        ("SOC start → end", f"{summary.soc_start_pct:.0f} % → {summary.soc_end_pct:.0f} %"),
-        ("planned vs measured SOC at slot ends", f"max {summary.soc_gap_max_pct:.1f} points, "
-                                                 f"mean {summary.soc_gap_mean_pct:.1f}"),
-        ("cost, measured", f"{summary.cost:.2f} {currency}"),
-        ("cost, doing nothing", f"{summary.no_battery_cost:.2f} {currency}"),
-        ("saved", f"{summary.no_battery_cost - summary.cost:.2f} {currency}"),
+        ("SOC start → end, measured",
+         f"{summary.soc_start_pct:.0f} % → {summary.soc_end_pct:.0f} %"),
+        (f"SOC at slot ends, measured vs {PLANNED_LABEL}",
+         f"max {summary.soc_gap_max_pct:.1f} points, mean {summary.soc_gap_mean_pct:.1f}"),
+        ("cost, measured", f"{summary.cost:.2f} {cur}"),
+        ("cost without the battery, measured", f"{summary.no_battery_cost:.2f} {cur}"),
+        ("saved, measured", f"{summary.savings:.2f} {cur}"),
+        (f"cost {PLANNED_LABEL}", planned),
         ("plot", str(summary.plot or "-")),
         ("wall time", f"{wall_s:.0f} s"),
     ]  # fmt: skip
@@ -87,24 +95,83 @@ def summary_table(summary: RunSummary, currency: str, wall_s: float) -> Table:
     return table
 
 
+def _title(inputs: DemoInputs) -> str:
+    files = [p.name for p in (inputs.prices, inputs.export_prices, inputs.load, inputs.pv) if p]
+    what = ", ".join(files) if files else "shipped Agile day"
+    return f"xStorage service demo (simulated device, {what})"
+
+
+def _demo_json(result: DemoResult) -> dict[str, Any]:
+    document = summary_json(result.summary)
+    data = result.data
+    if data is not None:
+        document["inputs"] = {
+            "prices": str(data.import_csv),
+            "export_prices": str(data.export_csv) if data.export_csv else None,
+            "load": str(data.load_csv),
+            "pv": str(data.pv_csv) if data.pv_csv else None,
+            "price_unit": data.unit,
+        }
+    document["notes"] = list(result.notes)
+    document["store"] = str(result.workdir / "history.db")
+    return document
+
+
 def demo(
-    hours: Annotated[float, typer.Option(min=1, max=72, help="Simulated hours to run.")] = 24.0,
+    prices: Annotated[
+        Path | None, typer.Option(help="Import prices CSV (start_utc,end_utc,price).")
+    ] = None,
+    export_prices: Annotated[
+        Path | None, typer.Option(help="Export prices CSV (needs --prices).")
+    ] = None,
+    load: Annotated[
+        Path | None, typer.Option(help="House load CSV (start_utc,end_utc,kwh).")
+    ] = None,
+    pv: Annotated[
+        Path | None, typer.Option(help="PV production CSV (start_utc,end_utc,kwh).")
+    ] = None,
+    price_unit: Annotated[
+        str, typer.Option(help=f"Unit of the price files: {', '.join(PRICE_UNITS)}.")
+    ] = SHIPPED_UNIT,
+    start: Annotated[
+        str | None,
+        typer.Option(help="Start, ISO-8601 with offset (default: see the README)."),
+    ] = None,
+    hours: Annotated[
+        float, typer.Option(help="Simulated hours, 1..72 (stops where the prices end).")
+    ] = 24.0,
     speed: SpeedOption = 720.0,
-    soc: Annotated[float, typer.Option(min=0, max=100, help="Starting SOC, %.")] = 20.0,
+    soc: Annotated[float, typer.Option(help="Starting SOC of the simulated battery, %.")] = 20.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object on stdout (the rest on stderr).")
+    ] = False,
     workdir: Annotated[
         Path | None, typer.Option(help="Where the store and the PNG go (default: a temp dir).")
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log every job.")] = False,
 ) -> None:
-    """Run the real service against the built-in simulator on a shipped day, accelerated."""
+    """Run the real service against the simulator, accelerated, on given or shipped data."""
     configure_logging(logging.INFO if verbose else logging.WARNING)
-    console.print(
-        f"demo: {hours:g} simulated hours at {speed:g}× (about {hours * 3600 / speed:.0f} s)…"
-    )
-    started = time.monotonic()
     with errors_to_exit():
-        result = run_demo(hours=hours, speed=speed, soc_pct=soc, workdir=workdir)
-    console.print(summary_table(result.summary, "GBP", time.monotonic() - started))
+        begin = parse_utc(start, "--start") if start is not None else None
+        inputs = DemoInputs(prices, export_prices, load, pv, price_unit, begin)
+        if not 0 <= soc <= 100:
+            raise InvalidInput(f"--soc {soc:g}: must be from 0 to 100")
+        data = resolve(inputs, hours)  # bad input fails here, before anything starts
+        for note in data.notes:
+            err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
+        span_h = (data.end - data.start).total_seconds() / 3600
+        err_console.print(
+            f"demo: {span_h:g} simulated hours from {data.start:%Y-%m-%d %H:%M} UTC at {speed:g}× "
+            f"(about {span_h * 3600 / speed:.0f} s)…",
+            highlight=False,
+        )
+        started = time.monotonic()
+        result = run_demo(hours=hours, speed=speed, soc_pct=soc, workdir=workdir, data=data)
+    if as_json:
+        typer.echo(json.dumps(_demo_json(result)))
+        return
+    console.print(summary_table(result.summary, _title(inputs), time.monotonic() - started))
     console.print(f"store: {result.workdir / 'history.db'}")
 
 

@@ -1,8 +1,12 @@
 """Simulated time: ``start + speed × elapsed real time + manual advances``.
 
 ``speed = 0`` freezes time, so tests move it only with ``advance`` (and with ``sleep``, which then
-advances instead of waiting). The clock also satisfies the client's ``TimeSource`` protocol, so a
-test can hand the same clock to both sides.
+advances instead of waiting). ``hold()`` makes a running clock behave like that until
+``release()``, after which it runs on from where it stood (the demo holds the clock while the
+service starts up, so the simulated day begins when the service is ready).
+
+The clock also satisfies the client's ``TimeSource`` protocol, so a test can hand the same
+clock to both sides.
 """
 
 from __future__ import annotations
@@ -23,7 +27,11 @@ class SimClock:
         start: datetime | None = None,
         speed: float = 1.0,
         real: Callable[[], float] = time.monotonic,
+        *,
+        held: bool = False,
     ) -> None:
+        """A clock at ``start`` (default: now), running ``speed`` times real time as measured
+        by ``real`` (seconds), or held there (``held``) until ``release()``."""
         if speed < 0:
             raise ValueError("speed must be >= 0")
         self._start = require_utc(start, "start") if start else datetime.now(UTC)
@@ -31,6 +39,7 @@ class SimClock:
         self._real = real
         self._real0 = real()
         self._offset = timedelta(0)
+        self._held = held
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -46,11 +55,32 @@ class SimClock:
         """Simulated time at creation (UTC)."""
         return self._start
 
+    @property
+    def held(self) -> bool:
+        """True between ``hold()`` and ``release()``."""
+        return self._held
+
+    def _running_s(self) -> float:
+        """Simulated seconds of running since the last release (0 while held)."""
+        return 0.0 if self._held else (self._real() - self._real0) * self._speed
+
     def now(self) -> datetime:
         """Current simulated time, aware UTC."""
-        elapsed = (self._real() - self._real0) * self._speed
         with self._lock:
-            return self._start + timedelta(seconds=elapsed) + self._offset
+            return self._start + timedelta(seconds=self._running_s()) + self._offset
+
+    def hold(self) -> None:
+        """Stop running: until ``release()`` only ``advance`` and ``sleep`` move the clock."""
+        with self._lock:
+            self._offset += timedelta(seconds=self._running_s())
+            self._held = True
+
+    def release(self) -> None:
+        """Run again (at ``speed``) from the time the clock has reached."""
+        with self._lock:
+            if self._held:
+                self._real0 = self._real()
+                self._held = False
 
     def advance(self, delta: timedelta | float) -> None:
         """Jump forward by ``delta`` (a timedelta or seconds)."""
@@ -68,7 +98,7 @@ class SimClock:
         """Let ``seconds`` of simulated time pass: advance a manual clock, else really wait."""
         if seconds <= 0:
             return
-        if self._speed == 0:
+        if self._speed == 0 or self._held:
             self.advance(seconds)
         else:
             time.sleep(seconds / self._speed)

@@ -74,18 +74,21 @@ class ConstantProfile:
 
 
 class _Replay:
-    """A ``start_utc,end_utc,kwh`` series replayed as average W, wrapping around its span."""
+    """A kWh-per-interval series replayed as average W, wrapping around its span.
 
-    def __init__(self, path: Path | str, anchor: datetime) -> None:
-        series = read_series_csv(path)
+    Simulated time ``anchor`` maps to the series' first row; ``None`` replays it at its own
+    dates (the first row's start is its own anchor).
+    """
+
+    def __init__(self, series: pd.Series, name: str, anchor: datetime | None) -> None:
         if len(series) < 2:
-            raise InvalidInput(f"{path}: needs at least two rows to replay")
+            raise InvalidInput(f"{name}: needs at least two rows to replay")
         index = pd.DatetimeIndex(series.index)
         step_s = float(np.median(np.diff(index.asi8)) / 1e9)
         self._starts = index.asi8 / 1e9
         self._watts = series.to_numpy(dtype=np.float64) * 1000.0 * 3600.0 / step_s
         self._span = self._starts[-1] + step_s - self._starts[0]
-        self._anchor = anchor.timestamp()
+        self._anchor = anchor.timestamp() if anchor is not None else float(self._starts[0])
 
     def at(self, moment: datetime) -> float:
         offset = (moment.timestamp() - self._anchor) % self._span
@@ -96,15 +99,33 @@ class _Replay:
 class CsvProfile:
     """Load and/or PV replayed from the project's CSV shape (kWh per interval → W).
 
-    Simulated time ``anchor`` maps to the first row of each file; the files wrap around. A missing
-    file means zero for that quantity.
+    Simulated time ``anchor`` maps to the first row of each file; ``anchor=None`` replays each
+    file at its own dates (load and PV files may start on different days). The files wrap
+    around. A missing file means zero for that quantity; ``column`` names the value column
+    (default: the third).
     """
 
     def __init__(
-        self, load_csv: Path | str | None, pv_csv: Path | str | None, anchor: datetime
+        self,
+        load_csv: Path | str | None,
+        pv_csv: Path | str | None,
+        anchor: datetime | None = None,
+        column: str | None = None,
     ) -> None:
-        self._load = _Replay(load_csv, anchor) if load_csv else None
-        self._pv = _Replay(pv_csv, anchor) if pv_csv else None
+        self._load = (
+            _Replay(read_series_csv(load_csv, column), str(load_csv), anchor) if load_csv else None
+        )
+        self._pv = _Replay(read_series_csv(pv_csv, column), str(pv_csv), anchor) if pv_csv else None
+
+    @classmethod
+    def from_series(
+        cls, load_kwh: pd.Series | None, pv_kwh: pd.Series | None, anchor: datetime | None = None
+    ) -> CsvProfile:
+        """A profile from series already read (kWh per interval, UTC index of interval starts)."""
+        profile = cls(None, None)
+        profile._load = _Replay(load_kwh, "load", anchor) if load_kwh is not None else None
+        profile._pv = _Replay(pv_kwh, "pv", anchor) if pv_kwh is not None else None
+        return profile
 
     def load_w(self, moment: datetime) -> float:
         """Replayed load, W."""

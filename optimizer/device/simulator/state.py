@@ -1,8 +1,9 @@
 """The simulated xStorage Home's state: accounts and tokens, the running mode, battery, metrics.
 
 Everything is driven by the injected ``SimClock``: token expiry, lockouts, the few-second lag
-before ``currentMode`` shows a new command, command expiry and the battery physics all happen in
-simulated time, lazily integrated up to "now" whenever the state is looked at.
+before ``currentMode`` shows a new command, command expiry and the battery physics (the shared
+device model, ``battery.step``) all happen in simulated time, lazily integrated up to "now"
+whenever the state is looked at. Every integration step is also booked, exactly, in ``meter``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import pandas as pd
+
 from optimizer.device.localtime import to_hhmm
 from optimizer.device.simulator.battery import BatteryModel, Flows, step
 from optimizer.device.simulator.clock import SimClock
+from optimizer.device.simulator.meter import Meter
 from optimizer.device.simulator.metrics import MetricsRecorder
 from optimizer.device.simulator.profile import Profile, SyntheticProfile
 
@@ -109,6 +113,7 @@ class SimDevice:
         self.lock = threading.RLock()
         self.stats = SimStats()
         self.metrics = MetricsRecorder()
+        self.meter = Meter()
         self.overrides: dict[str, dict[str, Any]] = {}
         self.reboot_on_next_command = False
         self.down_until: datetime | None = None
@@ -147,10 +152,12 @@ class SimDevice:
         mode = self._shown(start)
         load, pv = self.profile.load_w(start), self.profile.pv_w(start)
         seconds = (end - start).total_seconds()
+        soc_before = self.battery.soc_pct
         self._flows = step(
             self.battery, mode.get("command"), mode.get("parameters"), load, pv, seconds
         )
         self.metrics.add(start, seconds, self._flows, self.battery.soc_pct)
+        self.meter.add(start, seconds, self._flows, soc_before, self.battery.soc_pct)
 
     def _shown(self, moment: datetime) -> dict[str, Any]:
         """The mode record ``currentMode`` shows (and the battery follows) at ``moment``."""
@@ -305,6 +312,13 @@ class SimDevice:
         with self.lock:
             self.advance()
             return self._flows
+
+    def metered(self, start: datetime, end: datetime) -> pd.DataFrame:
+        """The exact per-minute energies (kWh) and SOC (%) of ``[start, end)`` (see ``Meter``),
+        integrated up to now first."""
+        with self.lock:
+            self.advance()
+            return self.meter.frame(start, end)
 
 
 def _credentials_shape(body: Any) -> bool:
