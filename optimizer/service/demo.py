@@ -44,10 +44,11 @@ from optimizer.service.wiring import open_deps
 from optimizer.store import Store
 from optimizer.timeseries import interval_length, local_day_bounds, require_utc, to_slots
 
-DATA = Path(__file__).resolve().parents[2] / "data"
-IMPORT_CSV = "agile-import-regionUNKNOWN-fawkesley-2022-11_2023-12.csv"
-EXPORT_CSV = "agile-outgoing-export-regionUNKNOWN-fawkesley-2022-11_2023-12.csv"
-LOAD_CSV = "household-consumption-uk-fawkesley-2020-08_2023-12.csv"
+#: The slice of the shipped data the installed package carries (``optimizer/data/README.md``).
+DATA = Path(__file__).resolve().parents[1] / "data"
+IMPORT_CSV = "agile-import-regionUNKNOWN-fawkesley-2023-10.csv"
+EXPORT_CSV = "agile-outgoing-export-regionUNKNOWN-fawkesley-2023-10.csv"
+LOAD_CSV = "household-consumption-uk-fawkesley-2023-09_2023-10.csv"
 SHIPPED_UNIT = "p/kWh"
 #: Sunday 15 October 2023: Agile below zero at night, about 50 p/kWh between 16:00 and 19:00.
 DEMO_DAY = date(2023, 10, 15)
@@ -62,10 +63,13 @@ START_UP_REAL_S = 120.0
 
 
 def data_file(name: str, data_dir: Path = DATA) -> Path:
-    """A shipped dataset; ``InvalidInput`` when the checkout's ``data/`` is not there."""
+    """A dataset the package carries; ``InvalidInput`` when it is missing (a broken install)."""
     path = data_dir / name
     if not path.is_file():
-        raise InvalidInput(f"{path}: shipped dataset not found (run from a source checkout)")
+        raise InvalidInput(
+            f"{path}: the demo's data is missing from the installed package; reinstall "
+            "xstorage-optimizer, or give --prices and --load"
+        )
     return path
 
 

@@ -20,10 +20,11 @@ import pytest
 from typer.testing import CliRunner
 
 from optimizer.cli import app
+from optimizer.service.demo import DATA as PACKAGE_DATA
 from optimizer.service.demo import DEMO_DAY, DemoInputs, resolve
 from optimizer.store import Store
 from optimizer.timeseries import local_day_bounds
-from tests.conftest import DATA, ROOT
+from tests.conftest import ROOT
 
 START = datetime(2024, 3, 1, 0, 0, tzinfo=UTC)
 SLOT = timedelta(minutes=30)
@@ -33,7 +34,7 @@ EXPORTS = [30.0, 50.0, 10.0, 0.0, 100.0, 70.0, 40.0, 20.0]
 LOAD_KWH = 1.0  # per half-hour slot: 2 kW all the time
 PV_KWH = 0.6  # per hour: 0.6 kW all the time
 SPEED = "1440"
-SHIPPED_LOAD = DATA / "household-consumption-uk-fawkesley-2020-08_2023-12.csv"
+SHIPPED_LOAD = PACKAGE_DATA / "household-consumption-uk-fawkesley-2023-09_2023-10.csv"
 
 
 def write_csv(
