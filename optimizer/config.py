@@ -19,13 +19,14 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from optimizer.csvdata import PRICE_UNITS
 from optimizer.domain import BatterySpec, GridSpec
 from optimizer.errors import ConfigError
+from optimizer.units import PRICE_UNITS
 
 
 def known_zone(value: str) -> str:
@@ -354,6 +355,102 @@ class ServiceSettings(BaseModel):
     fallback_load_w: Annotated[float, Field(ge=0, le=50_000)] = 400.0
 
 
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _host_port(value: str) -> str:
+    """``host:port`` (``[v6]:port`` too), or ``""``."""
+    if not value:
+        return value
+    host, sep, port = value.rpartition(":")
+    if not (sep and host and port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError('must be "host:port" (e.g. "127.0.0.1:8765") or "" to switch it off')
+    return value
+
+
+class WebSettings(BaseModel):
+    """``[web]``: the status page, its JSON API and ``/metrics`` (one HTTP listener).
+
+    ``listen`` is ``host:port`` (``""`` switches the page off). Any address other than the
+    loopback one needs ``token_env``: every request must then carry that bearer token.
+    """
+
+    model_config = _FROZEN
+
+    listen: Annotated[str, AfterValidator(_host_port)] = "127.0.0.1:8765"
+    token_env: Annotated[str, Field(validate_default=True)] = ""
+
+    @property
+    def loopback(self) -> bool:
+        """True when ``listen`` is a loopback address (no token needed)."""
+        host = self.listen.rpartition(":")[0]
+        return host in _LOOPBACK_HOSTS or host.startswith("127.")
+
+    @field_validator("token_env")
+    @classmethod
+    def _token_off_loopback(cls, value: str, info: ValidationInfo) -> str:
+        listen = str(info.data.get("listen", ""))
+        host = listen.rpartition(":")[0]
+        loopback = host in _LOOPBACK_HOSTS or host.startswith("127.")
+        if listen and not loopback and not value:
+            raise ValueError(
+                f'must name the environment variable holding the bearer token when listen = "'
+                f'{listen}" (not a loopback address): every request must then carry it'
+            )
+        return value
+
+    def token(self) -> str:
+        """The bearer token from ``token_env`` (``""`` when no ``token_env`` is set)."""
+        if not self.token_env:
+            return ""
+        value = os.environ.get(self.token_env, "").strip()
+        if not value:
+            raise ConfigError(
+                [f"web.token_env = {self.token_env}: the environment variable is not set"]
+            )
+        return value
+
+
+class MqttSettings(BaseModel):
+    """``[mqtt]``: Home Assistant over MQTT discovery (``url = ""`` switches it off)."""
+
+    model_config = _FROZEN
+
+    url: str = ""
+    username: str = ""
+    password_env: str = ""
+    discovery_prefix: Annotated[str, Field(min_length=1)] = "homeassistant"
+    topic_prefix: Annotated[str, Field(min_length=1)] = "xstorage"
+
+    @field_validator("url")
+    @classmethod
+    def _mqtt_url(cls, value: str) -> str:
+        if not value:
+            return value
+        scheme, sep, rest = value.partition("://")
+        if scheme not in ("mqtt", "mqtts") or not sep or not rest:
+            raise ValueError('must look like "mqtt://host:1883" or "mqtts://host:8883", or ""')
+        return value
+
+    @field_validator("discovery_prefix", "topic_prefix")
+    @classmethod
+    def _topic_part(cls, value: str) -> str:
+        if any(ch in value for ch in "#+ ") or value.startswith("/") or value.endswith("/"):
+            raise ValueError("must be a topic without wildcards, spaces or leading/trailing /")
+        return value
+
+    def password(self) -> str | None:
+        """The broker password from ``password_env`` (``None`` when not configured)."""
+        if not self.password_env:
+            return None
+        value = os.environ.get(self.password_env, "")
+        if not value:
+            raise ConfigError(
+                [f"mqtt.password_env = {self.password_env}: the environment variable is not set"]
+            )
+        return value
+
+
 class BacktestSettings(BaseModel):
     """``[backtest]``: how history is replayed and where user strategies come from.
 
@@ -413,6 +510,8 @@ class Settings(BaseModel):
     store: StoreSettings = StoreSettings()
     service: ServiceSettings = ServiceSettings()
     backtest: BacktestSettings = BacktestSettings()
+    web: WebSettings = WebSettings()
+    mqtt: MqttSettings = MqttSettings()
 
 
 def _format_error(error: Any, raw: dict[str, Any]) -> str:
