@@ -5,11 +5,12 @@ ship inside the package and run on open (or via ``upgrade(url)``).
 
 from optimizer.store.migrate import current_revision, downgrade, head_revision, upgrade
 from optimizer.store.prices import SaveResult
-from optimizer.store.records import CommandRecord, Reading, StoredPlan
+from optimizer.store.records import CommandRecord, DayTotals, Reading, StoredPlan
 from optimizer.store.store import Store
 
 __all__ = [
     "CommandRecord",
+    "DayTotals",
     "Reading",
     "SaveResult",
     "Store",

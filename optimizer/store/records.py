@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from optimizer.domain import PlanSlot, Timetable
@@ -92,3 +92,30 @@ def slot_row(plan_id: int, slot: PlanSlot) -> dict[str, Any]:
         "pv_kwh": slot.pv_kwh,
         "command": slot.command.body(),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class DayTotals:
+    """One local day as measured: money in ``currency`` units (``cost`` is import cost minus
+    export revenue, ``no_battery_cost`` the same house with the battery idle), energy in kWh,
+    and how many hours of readings it rests on (less than 24 while the day runs)."""
+
+    day: date
+    currency: str
+    cost: float
+    no_battery_cost: float
+    charged_kwh: float
+    discharged_kwh: float
+    import_kwh: float
+    export_kwh: float
+    hours_measured: float
+    updated_at: datetime
+
+    @property
+    def savings(self) -> float:
+        """``no_battery_cost - cost``."""
+        return self.no_battery_cost - self.cost
+
+    def row(self) -> dict[str, Any]:
+        """The ``daily_totals`` row (``savings`` stored too, for plain-SQL readers)."""
+        return {**asdict(self), "savings": self.savings}

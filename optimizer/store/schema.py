@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -173,4 +174,28 @@ commands = Table(
     Column("readback", JSON),
     Column("ok", Boolean),
     Column("error", Text),
+)
+
+daily_totals = Table(
+    "daily_totals",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("currency", String(3), nullable=False),
+    Column("cost", Float, nullable=False),
+    Column("no_battery_cost", Float, nullable=False),
+    Column("savings", Float, nullable=False),
+    Column("charged_kwh", Float, nullable=False),
+    Column("discharged_kwh", Float, nullable=False),
+    Column("import_kwh", Float, nullable=False),
+    Column("export_kwh", Float, nullable=False),
+    Column("hours_measured", Float, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+service_state = Table(
+    "service_state",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )

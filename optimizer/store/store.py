@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 import numpy as np
@@ -19,11 +19,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from optimizer.config import StoreSettings
 from optimizer.domain import Timetable
 from optimizer.errors import InvalidInput, StoreError
+from optimizer.store import daily
 from optimizer.store import prices as price_rows
 from optimizer.store.bulk import insert_rows
 from optimizer.store.engine import make_engine
 from optimizer.store.migrate import current_revision, head_revision, upgrade_engine
 from optimizer.store.records import CommandRecord, Reading, StoredPlan, plan_row, slot_row
+from optimizer.store.records import DayTotals as DayTotals
 from optimizer.store.schema import commands, energy, metrics, plan_slots, plans, readings
 from optimizer.store.schema import prices as prices_table
 from optimizer.timeseries import interval_length, require_utc
@@ -367,6 +369,28 @@ class Store:
         )
         with self._read() as conn:
             return [CommandRecord(**r._asdict()) for r in conn.execute(query).all()]
+
+    # daily totals and service state -------------------------------------------------------
+
+    def save_day(self, totals: DayTotals) -> None:
+        """Store (replace) the measured totals of one local day."""
+        with self._write(f"daily totals of {totals.day.isoformat()}") as conn:
+            daily.save_day(conn, totals)
+
+    def days(self, first: date | None = None, last: date | None = None) -> list[DayTotals]:
+        """Daily totals with ``first <= day <= last`` (bounds optional), oldest first."""
+        with self._read() as conn:
+            return daily.days(conn, first, last)
+
+    def set_state(self, name: str, value: Any, at: datetime | None = None) -> None:
+        """Keep a small JSON-able ``value`` under ``name`` across restarts."""
+        with self._write(f"service state {name}") as conn:
+            daily.set_state(conn, name, value, require_utc(at or _now(), "at"))
+
+    def state(self, name: str) -> Any:
+        """The value kept under ``name``, or ``None``."""
+        with self._read() as conn:
+            return daily.get_state(conn, name)
 
     @staticmethod
     def _utc(value: datetime | None) -> datetime | None:

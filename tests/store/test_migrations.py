@@ -17,6 +17,8 @@ from optimizer.store.schema import plans, prices, readings
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2023, 3, 26, tzinfo=UTC)
 BASE_TABLES = {"prices", "readings", "plans", "plan_slots", "commands"}
+HEAD = "0003"
+HEAD_TABLES = BASE_TABLES | {"metrics", "energy", "daily_totals", "service_state"}
 
 
 def tables(url: str) -> set[str]:
@@ -35,17 +37,17 @@ def revision(url: str) -> str | None:
         engine.dispose()
 
 
-def test_two_revisions_ship() -> None:
-    assert head_revision() == "0002"
+def test_three_revisions_ship() -> None:
+    assert head_revision() == "0003"
 
 
 def test_upgrade_from_empty_database(url: str) -> None:
     assert revision(url) is None
     upgrade(url)
-    assert revision(url) == "0002"
-    assert tables(url) == BASE_TABLES | {"metrics", "energy"}
+    assert revision(url) == HEAD
+    assert tables(url) == HEAD_TABLES
     upgrade(url)  # idempotent
-    assert revision(url) == "0002"
+    assert revision(url) == HEAD
 
 
 def test_upgrade_from_previous_revision_keeps_data(url: str) -> None:
@@ -73,7 +75,7 @@ def test_upgrade_from_previous_revision_keeps_data(url: str) -> None:
         )
     engine.dispose()
     with Store(url) as store:  # opening upgrades to head
-        assert revision(url) == "0002"
+        assert revision(url) == HEAD
         got = store.price_frame("T", T0, T0.replace(hour=1))
         assert list(got["price_per_kwh"]) == [0.25]
         assert got["fetched_at"].iloc[0] == T0.replace(day=25, hour=16)
@@ -96,7 +98,7 @@ def test_alembic_command_line_uses_the_shipped_ini(tmp_path: Path) -> None:
         cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert revision(url) == "0002"
+    assert revision(url) == HEAD
 
 
 def test_downgrade_to_previous_and_up_again_keeps_base_data(url: str) -> None:
@@ -122,4 +124,22 @@ def test_two_processes_opening_a_new_database_at_once(url: str) -> None:
     for child in children:
         _, err = child.communicate(timeout=120)
         assert child.returncode == 0, err.decode()
-    assert revision(url) == "0002"
+    assert revision(url) == HEAD
+
+
+def test_upgrade_from_0002_keeps_data_and_adds_the_daily_rows(url: str) -> None:
+    upgrade(url, "0002")
+    assert tables(url) == BASE_TABLES | {"metrics", "energy"}
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            readings.insert().values(time=T0, soc_pct=42.0, battery_status="BAT_IDLE", mode="X")
+        )
+    engine.dispose()
+    with Store(url) as store:
+        assert revision(url) == HEAD
+        assert tables(url) == HEAD_TABLES
+        assert store.latest_reading() is not None
+        assert store.days() == [] and store.state("anything") is None
+    downgrade(url, "0002")
+    assert tables(url) == BASE_TABLES | {"metrics", "energy"}
