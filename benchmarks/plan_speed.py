@@ -38,6 +38,12 @@ def _inputs() -> tuple[pd.Series, pd.Series, pd.Series]:
     return imp, exp, load
 
 
+def _complete(start: pd.Timestamp, slots: int, *series: pd.Series) -> bool:
+    """True when every series has every 30-minute slot of the window (the data has one gap)."""
+    window = pd.date_range(start, periods=slots, freq="30min")
+    return all(window.isin(s.index).all() for s in series)
+
+
 def _time(fn: object, repeats: int) -> list[float]:
     out = []
     for _ in range(repeats):
@@ -54,7 +60,11 @@ def main() -> None:
     imp, exp, load = _inputs()
     battery, grid = BatterySpec(), GridSpec()
     spread = [pd.Timestamp("2023-02-01T00:00Z") + timedelta(days=29 * k) for k in range(8)]
-    negative_days = sorted({t.normalize() for t in imp.index[imp < 0]})
+    negative_days = [
+        day
+        for day in sorted({t.normalize() for t in imp.index[imp < 0]})
+        if _complete(day, 96, imp, exp, load)
+    ]
     print(f"{'slots':>6} {'windows':>9} {'plan median ms':>15} {'plan p90 ms':>12} "
           f"{'LP median ms':>13}  starts x repeats")  # fmt: skip
     for slots, name, starts in (

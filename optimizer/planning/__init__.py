@@ -16,7 +16,7 @@ import pandas as pd
 
 from optimizer.domain import BatterySpec, GridSpec, Timetable
 from optimizer.errors import InfeasiblePlan
-from optimizer.planning.dp import optimal_path, value_functions
+from optimizer.planning.dp import cost_to_go, optimal_path
 from optimizer.planning.gate import check_timetable
 from optimizer.planning.inputs import PlanOptions, Problem, build_problem, terminal_value_per_kwh
 from optimizer.planning.model import solve
@@ -71,12 +71,12 @@ def plan_policy(problem: Problem, options: PlanOptions, with_path: bool = False)
     """
     value = terminal_value_per_kwh(problem, options.terminal_soc_value)
     try:
-        to_go = value_functions(problem, value)
+        backward = cost_to_go(problem, value)
     except InfeasiblePlan:
         raise _explain_infeasible(problem) from None
-    if not np.isfinite(to_go[0].at(np.array([problem.soc_start_kwh]))[0]):
+    if not np.isfinite(backward.to_go[0].at(np.array([problem.soc_start_kwh]))[0]):
         raise _explain_infeasible(problem)
-    policy = Policy(problem, to_go, options, value)
+    policy = Policy(problem, backward, options, value)
     if with_path:
         policy.path()
     if policy.walk_cost() > no_battery_cost(problem) + 1e-9:
@@ -96,7 +96,7 @@ def plan_timetable(policy: Policy, cache: ModelCache | None = None) -> Timetable
     problem, options = policy.problem, policy.options
     value = policy.terminal_value_per_kwh
     if options.solver == "dp":
-        solution = optimal_path(problem, policy.to_go)
+        solution = optimal_path(problem, policy.backward)
     elif cache is None:
         solution = solve(problem, value, options.solver)
     else:

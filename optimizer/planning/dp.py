@@ -398,21 +398,36 @@ def _join(pieces: list[Pwl]) -> Pwl:
     return _simplify(x, y)
 
 
-def value_functions(problem: Problem, terminal_value: float) -> list[Pwl]:
-    """The cost-to-go ``W_t`` (currency) as a function of stored energy (kWh), for
-    ``t = 0..n``: ``W_t(E)`` is the least cost of slots ``t..n-1`` starting them with ``E``
-    stored, less ``terminal_value`` per kWh left at the end; +inf outside its domain.
+@dataclass(frozen=True)
+class CostToGo:
+    """The backward pass: ``to_go[t]`` is ``W_t`` for ``t = 0..n`` (``W_t(E)``: the least cost,
+    currency, of slots ``t..n-1`` starting them with ``E`` kWh stored, less the terminal value
+    per kWh left at the end; +inf outside its domain), with the slot costs it was built from."""
+
+    to_go: list[Pwl]
+    stages: list[Pwl]
+    slots: list[_Slot]
+
+
+def cost_to_go(problem: Problem, terminal_value: float) -> CostToGo:
+    """The exact cost-to-go of ``problem`` (see ``CostToGo``).
 
     Raises ``InfeasiblePlan`` when a slot's grid and battery limits cannot meet its load.
     """
     window = Window.of(problem)
     flows, slots = _Flows(problem), _slots(problem)
+    stages = [flows.stage(s) for s in slots]
     ends = np.array([window.floor, window.ceiling])
     to_go = [Pwl(ends, -terminal_value * ends)]
     for t in range(problem.n - 1, -1, -1):
-        to_go.append(_window_step(flows.stage(slots[t]), to_go[-1], window))
+        to_go.append(_window_step(stages[t], to_go[-1], window))
     to_go.reverse()
-    return to_go
+    return CostToGo(to_go, stages, slots)
+
+
+def value_functions(problem: Problem, terminal_value: float) -> list[Pwl]:
+    """``W_0..W_n`` of ``cost_to_go``."""
+    return cost_to_go(problem, terminal_value).to_go
 
 
 def solve_dp(problem: Problem, terminal_value: float) -> LpSolution:
@@ -420,21 +435,20 @@ def solve_dp(problem: Problem, terminal_value: float) -> LpSolution:
 
     Raises ``InfeasiblePlan`` when no path meets the limits.
     """
-    return optimal_path(problem, value_functions(problem, terminal_value))
+    return optimal_path(problem, cost_to_go(problem, terminal_value))
 
 
-def optimal_path(problem: Problem, to_go: list[Pwl]) -> LpSolution:
-    """The optimum's flows read off ``to_go`` (from ``value_functions``) by a forward pass.
+def optimal_path(problem: Problem, backward: CostToGo) -> LpSolution:
+    """The optimum's flows read off the cost-to-go by a forward pass.
 
     Raises ``InfeasiblePlan`` when the start lies outside ``W_0``'s domain.
     """
+    to_go = backward.to_go
     start = problem.soc_start_kwh
-    objective = float(to_go[0].at(np.array([start]))[0])
-    if not np.isfinite(objective):
+    objective = float(np.interp(start, to_go[0].x, to_go[0].y))
+    if not to_go[0].x[0] - X_TOL <= start <= to_go[0].x[-1] + X_TOL:
         raise InfeasiblePlan("no plan meets the battery, grid and SOC limits for these inputs")
-    flows, slots = _Flows(problem), _slots(problem)
-    stages = [flows.stage(s) for s in slots]
-    return _forward(problem, stages, to_go, slots, objective)
+    return _forward(problem, backward.stages, to_go, backward.slots, objective)
 
 
 def _forward(
@@ -454,7 +468,7 @@ def _forward(
         candidates = np.clip(candidates, low, high)
         totals = stage.at(candidates - energy) + after.at(candidates)
         k = int(np.argmin(totals))
-        expected = float(to_go[t].at(np.array([energy]))[0])
+        expected = float(np.interp(energy, to_go[t].x, to_go[t].y))
         if not totals[k] <= expected + 1e-6 * max(1.0, abs(expected)):
             raise SolverError(
                 f"dynamic programme: path breaks at slot {t} ({totals[k]} > {expected})"

@@ -42,7 +42,7 @@ from optimizer.planning.device import (
     self_consumption_ac_kwh,
     settle_arrays,
 )
-from optimizer.planning.dp import Pwl
+from optimizer.planning.dp import CostToGo
 from optimizer.planning.inputs import PlanOptions, Problem
 from optimizer.planning.solution import FLOW_TOL_KWH, TIE_BREAK_PER_KWH
 from optimizer.timeseries import FloatArray
@@ -84,19 +84,20 @@ class _Options:
 class Policy:
     """A plan made at ``problem.index[0]`` on a forecast: chooses slot commands from any SOC.
 
-    ``to_go[t]`` is ``W_t`` (``len == problem.n + 1``). ``idle`` makes every slot basic mode (the
-    planner's guarantee when no executable plan beats doing nothing).
+    ``backward.to_go[t]`` is ``W_t`` (``len == problem.n + 1``). ``idle`` makes every slot basic
+    mode (the planner's guarantee when no executable plan beats doing nothing).
     """
 
     def __init__(
         self,
         problem: Problem,
-        to_go: list[Pwl],
+        backward: CostToGo,
         options: PlanOptions,
         terminal_value_per_kwh: float,
         idle: bool = False,
     ) -> None:
-        self.problem, self.to_go, self.options = problem, to_go, options
+        self.problem, self.backward, self.options = problem, backward, options
+        self.to_go = backward.to_go
         self.terminal_value_per_kwh = terminal_value_per_kwh
         self.idle = idle
         b = problem.battery
@@ -138,7 +139,7 @@ class Policy:
 
     def with_idle(self) -> Policy:
         """The same plan, basic mode in every slot."""
-        return Policy(self.problem, self.to_go, self.options, self.terminal_value_per_kwh, True)
+        return Policy(self.problem, self.backward, self.options, self.terminal_value_per_kwh, True)
 
     # -- options ----------------------------------------------------------------------------
 
