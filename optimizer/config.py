@@ -25,8 +25,8 @@ from pydantic import (
 )
 
 from optimizer.domain import BatterySpec, GridSpec
-from optimizer.errors import ConfigError
-from optimizer.units import PRICE_UNITS
+from optimizer.errors import ConfigError, InvalidInput
+from optimizer.units import PRICE_UNITS, price_factor
 
 
 def known_zone(value: str) -> str:
@@ -259,9 +259,12 @@ class TariffSettings(BaseModel):
     @field_validator("csv_unit")
     @classmethod
     def _known_unit(cls, value: str) -> str:
-        allowed = tuple(PRICE_UNITS)
-        if value not in allowed:
-            raise ValueError(f"must be one of {', '.join(allowed)}")
+        try:
+            price_factor(value)
+        except InvalidInput:
+            raise ValueError(
+                f"must be one of {', '.join(PRICE_UNITS)} (or CUR/kWh, CUR/MWh)"
+            ) from None
         return value
 
     @model_validator(mode="after")
@@ -306,12 +309,31 @@ class TariffSettings(BaseModel):
         return value
 
 
+def default_store_url() -> str:
+    """SQLite in the platform's per-user data folder (``~/.local/share/xstorage-optimizer`` on
+    Linux, or ``$XDG_DATA_HOME/xstorage-optimizer``), never relative to the working folder."""
+    from platformdirs import user_data_path
+
+    return f"sqlite:///{user_data_path('xstorage-optimizer') / 'history.db'}"
+
+
+def store_location(url: str) -> str:
+    """Where ``url`` stores: the SQLite file, or the URL without its password."""
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///")
+    head, at, tail = url.rpartition("@")
+    if not at:
+        return url
+    scheme, _, credentials = head.partition("://")
+    return f"{scheme}://{credentials.partition(':')[0]}@{tail}"
+
+
 class StoreSettings(BaseModel):
     """``[store]``: the history database (SQLite file or PostgreSQL via psycopg 3)."""
 
     model_config = _FROZEN
 
-    url: str = "sqlite:///data/history.db"
+    url: str = Field(default_factory=lambda: default_store_url())
     busy_timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0
 
     @field_validator("url")

@@ -37,6 +37,11 @@ class TariffError(XStorageError):
     """A tariff source could not deliver a usable price series."""
 
 
+class TariffUnreachable(TariffError):
+    """The tariff source could not be reached (connection error, timeout, 429/5xx) after the
+    retries: not bad input (exit 4, like an unreachable device)."""
+
+
 class StoreError(XStorageError):
     """The history store could not read or write."""
 
@@ -51,6 +56,10 @@ class DeviceUnreachable(DeviceError):
 
 class DeviceRefused(DeviceError):
     """The device answered and refused the request (4xx other than auth)."""
+
+
+class NotXStorage(DeviceRefused):
+    """Something answered at the device URL, but not an xStorage API (a 404 on sign-in)."""
 
 
 class AuthError(DeviceError):

@@ -147,6 +147,7 @@ class SeriesSet:
     price_export: pd.Series | None = None
     pv_kwh: pd.Series | None = None
     names: Sequence[str] = ("import prices", "load", "export prices", "PV")
+    price_unit: str = "GBP/kWh"
 
 
 def prepare_inputs(

@@ -1,16 +1,38 @@
-"""PNG plots of backtest results (matplotlib Agg): cumulative savings, a typical day, months."""
+"""PNG plots of backtest results (matplotlib Agg): cumulative savings, a typical day, months.
+
+Money axes carry the currency; months are local calendar months; each strategy has its own
+colour, line style and marker, so strategies that coincide (``self-use`` and ``none`` on a
+tariff where self-use saves nothing) stay distinguishable.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from optimizer.backtest.engine import BacktestResult
+
+_STYLES = ("-", "--", ":", "-.")
+_MARKERS = ("o", "s", "^", "D", "v", "x")
+_HATCHES = ("", "//", "..", "xx", "\\\\", "--")
+
+
+def style(k: int) -> dict[str, Any]:
+    """Colour, line style and marker of the ``k``-th strategy (all three differ for k < 4)."""
+    return {
+        "color": f"C{k}",
+        "linestyle": _STYLES[k % len(_STYLES)],
+        "marker": _MARKERS[k % len(_MARKERS)],
+        "markevery": 0.1,
+        "linewidth": 2.2 - 0.3 * (k % 3),
+    }
 
 
 def _save(fig: object, path: Path) -> Path:
@@ -20,21 +42,22 @@ def _save(fig: object, path: Path) -> Path:
     return path
 
 
-def cumulative_savings(results: list[BacktestResult], path: Path) -> Path:
+def cumulative_savings(results: list[BacktestResult], path: Path, currency: str = "GBP") -> Path:
     """Cumulative savings against no battery, one line per strategy (currency units)."""
     fig, ax = plt.subplots(figsize=(10, 5))
-    for result in results:
+    for k, result in enumerate(results):
         frame = result.frame
-        ax.plot(
-            frame.index, (frame["no_battery_cost"] - frame["cost"]).cumsum(), label=result.strategy
-        )
-    ax.set_ylabel("cumulative savings")
+        saved = (frame["no_battery_cost"] - frame["cost"]).cumsum()
+        ax.plot(frame.index, saved, label=result.strategy, **style(k))
+    ax.set_ylabel(f"cumulative savings ({currency})")
     ax.set_xlabel("time (UTC)")
     ax.legend()
     return _save(fig, path)
 
 
-def typical_day(results: list[BacktestResult], path: Path, timezone: str) -> Path:
+def typical_day(
+    results: list[BacktestResult], path: Path, timezone: str, currency: str = "GBP"
+) -> Path:
     """Mean battery power (kW, + = charge) by local time of day, and mean import price."""
     fig, (ax_price, ax_power) = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
     for k, result in enumerate(results):
@@ -43,11 +66,11 @@ def typical_day(results: list[BacktestResult], path: Path, timezone: str) -> Pat
         dt_h = (index[1] - index[0]).total_seconds() / 3600
         hours = index.hour + index.minute / 60
         power = (local["charge_kwh"] - local["discharge_kwh"]) / dt_h
-        ax_power.plot(power.groupby(hours).mean(), label=result.strategy)
+        ax_power.plot(power.groupby(hours).mean(), label=result.strategy, **style(k))
         if k == 0:
             ax_price.plot(local["price_import_per_kwh"].groupby(hours).mean(), label="import")
             ax_price.plot(local["price_export_per_kwh"].groupby(hours).mean(), label="export")
-    ax_price.set_ylabel("mean price per kWh")
+    ax_price.set_ylabel(f"mean price ({currency}/kWh)")
     ax_price.legend()
     ax_power.set_ylabel("mean battery kW (+ charge)")
     ax_power.set_xlabel(f"hour of day ({timezone})")
@@ -55,33 +78,42 @@ def typical_day(results: list[BacktestResult], path: Path, timezone: str) -> Pat
     return _save(fig, path)
 
 
-def monthly_bars(results: list[BacktestResult], path: Path, timezone: str) -> Path:
-    """Savings per local month, bars grouped by strategy."""
-    fig, ax = plt.subplots(figsize=(11, 5))
-    width = 0.8 / max(1, len(results))
-    for k, result in enumerate(results):
+def monthly_savings(results: list[BacktestResult], timezone: str) -> pd.DataFrame:
+    """Savings per local calendar month (rows, ``YYYY-MM``) and strategy (columns)."""
+    columns = {}
+    for result in results:
         local = result.frame.tz_convert(timezone)
-        saved = (
-            (local["no_battery_cost"] - local["cost"])
-            .groupby(pd.DatetimeIndex(local.index).tz_localize(None).to_period("M"))
-            .sum()
-        )
-        ax.bar(
-            [x + k * width for x in range(len(saved))],
-            saved.to_numpy(),
-            width,
-            label=result.strategy,
-        )
-        ax.set_xticks(range(len(saved)), [str(p) for p in saved.index], rotation=45)
-    ax.set_ylabel("savings per month")
+        month = pd.DatetimeIndex(local.index).strftime("%Y-%m")
+        columns[result.strategy] = (local["no_battery_cost"] - local["cost"]).groupby(month).sum()
+    return pd.DataFrame(columns).sort_index().fillna(0.0)
+
+
+def monthly_bars(
+    results: list[BacktestResult], path: Path, timezone: str, currency: str = "GBP"
+) -> Path:
+    """Savings per local month, bars grouped by strategy, centred on their month's label."""
+    table = monthly_savings(results, timezone)
+    fig, ax = plt.subplots(figsize=(11, 5))
+    count = max(1, len(table.columns))
+    width = 0.8 / count
+    x = np.arange(len(table.index))
+    for k, name in enumerate(table.columns):
+        offset = (k - (count - 1) / 2) * width
+        ax.bar(x + offset, table[name].to_numpy(), width, label=name, color=f"C{k}",
+               hatch=_HATCHES[k % len(_HATCHES)], edgecolor="black", linewidth=0.4)  # fmt: skip
+    ax.set_xticks(x, list(table.index), rotation=45)
+    ax.set_xlabel(f"month ({timezone})")
+    ax.set_ylabel(f"savings per month ({currency})")
     ax.legend()
     return _save(fig, path)
 
 
-def plot_all(results: list[BacktestResult], out: Path, timezone: str) -> list[Path]:
+def plot_all(
+    results: list[BacktestResult], out: Path, timezone: str, currency: str = "GBP"
+) -> list[Path]:
     """The three PNGs under ``out``."""
     return [
-        cumulative_savings(results, out / "cumulative-savings.png"),
-        typical_day(results, out / "typical-day.png", timezone),
-        monthly_bars(results, out / "monthly-savings.png", timezone),
+        cumulative_savings(results, out / "cumulative-savings.png", currency),
+        typical_day(results, out / "typical-day.png", timezone, currency),
+        monthly_bars(results, out / "monthly-savings.png", timezone, currency),
     ]

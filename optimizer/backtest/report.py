@@ -74,7 +74,11 @@ def per_month(result: BacktestResult, timezone: str = "Europe/London") -> pd.Dat
 
 
 def write_outputs(
-    results: list[BacktestResult], summaries: list[dict[str, Any]], out: Path, timezone: str
+    results: list[BacktestResult],
+    summaries: list[dict[str, Any]],
+    out: Path,
+    timezone: str,
+    currency: str = "GBP",
 ) -> list[Path]:
     """Per-slot CSV per strategy, ``summary.json`` and the PNG plots under ``out``."""
     import json
@@ -93,5 +97,5 @@ def write_outputs(
     path = out / "summary.json"
     path.write_text(json.dumps({s["strategy"]: s for s in summaries}, indent=2) + "\n")
     written.append(path)
-    written.extend(plot_all(results, out, timezone))
+    written.extend(plot_all(results, out, timezone, currency))
     return written

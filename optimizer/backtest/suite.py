@@ -25,7 +25,7 @@ from optimizer.backtest.engine import BacktestConfig, BacktestResult, Progress, 
 from optimizer.backtest.registry import resolve
 from optimizer.backtest.report import summary
 from optimizer.config import Settings
-from optimizer.csvdata import price_factor, read_series_csv
+from optimizer.csvdata import read_energy_csv, read_prices_csv
 from optimizer.errors import InvalidInput
 from optimizer.planning import PlanOptions
 from optimizer.timeseries import to_slots
@@ -41,28 +41,39 @@ class DataFiles:
     load: Path
     export_prices: Path | None = None
     pv: Path | None = None
-    price_unit: str = "p/kWh"
+    price_unit: str | None = None  # None: the files' unit column, else tariff.csv_unit
 
 
-def _read(path: Path | None, kind: str, minutes: int, factor: float = 1.0) -> pd.Series | None:
-    if path is None:
-        return None
-    return to_slots(read_series_csv(path) * factor, minutes, kind, str(path))
+def _energy(path: Path, option: str, minutes: int) -> pd.Series:
+    return to_slots(read_energy_csv(path, option), minutes, "energy", f"{option} {path}")
+
+
+def _prices(
+    path: Path, option: str, unit: str | None, default: str, minutes: int
+) -> tuple[pd.Series, str]:
+    series, used = read_prices_csv(path, option, unit, default, "--price-unit")
+    return to_slots(series, minutes, "price", f"{option} {path}"), used
 
 
 def read_series(files: DataFiles, settings: Settings) -> SeriesSet:
-    """The four input series on the planner's slot length (prices per kWh)."""
-    minutes, factor = settings.planner.slot_minutes, price_factor(files.price_unit)
-    prices = _read(files.prices, "price", minutes, factor)
-    load = _read(files.load, "energy", minutes)
-    assert prices is not None
-    assert load is not None
+    """The four input series on the planner's slot length (prices per kWh): the value columns
+    must be ``price``/``kwh``, the prices plausible in their unit."""
+    minutes, default = settings.planner.slot_minutes, settings.tariff.csv_unit
+    prices, unit = _prices(files.prices, "--prices", files.price_unit, default, minutes)
+    exports = None
+    if files.export_prices is not None:
+        exports, export_unit = _prices(files.export_prices, "--export-prices", files.price_unit,
+                                       unit, minutes)  # fmt: skip
+        if export_unit != unit:
+            raise InvalidInput(f"--export-prices {files.export_prices}: in {export_unit}, the "
+                               f"import prices in {unit}")  # fmt: skip
     return SeriesSet(
         price_import=prices,
-        load_kwh=load,
-        price_export=_read(files.export_prices, "price", minutes, factor),
-        pv_kwh=_read(files.pv, "energy", minutes),
+        load_kwh=_energy(files.load, "--load", minutes),
+        price_export=exports,
+        pv_kwh=_energy(files.pv, "--pv", minutes) if files.pv is not None else None,
         names=(str(files.prices), str(files.load), str(files.export_prices), str(files.pv)),
+        price_unit=unit,
     )
 
 
@@ -83,13 +94,31 @@ def default_period(series: SeriesSet) -> tuple[datetime, datetime]:
 def inputs_from(
     series: SeriesSet, settings: Settings, period: tuple[datetime, datetime] | None = None
 ) -> BacktestInputs:
-    """Aligned inputs and forecasts for ``period`` (default: the files' common span)."""
+    """Aligned inputs and forecasts for ``period`` (default: the files' common span); a period
+    without a single slot that has every input is an error (never a table of zeros)."""
     start, end = period or default_period(series)
     bt = settings.backtest
-    return prepare_inputs(
+    inputs = prepare_inputs(
         series, start, end, settings.planner.slot_minutes, bt.price_timezone,
         (bt.load_lag_days, bt.pv_lag_days), bt.fallback_load_kwh,
     )  # fmt: skip
+    if not inputs.valid().any():
+        missing = "; ".join(f"{g.missing}" for g in inputs.gaps()[:1])
+        raise InvalidInput(
+            f"{start:%Y-%m-%dT%H:%MZ} to {end:%Y-%m-%dT%H:%MZ}: no slot has all the inputs "
+            f"(missing: {missing}); the files cover {_coverage(series)}"
+        )
+    return inputs
+
+
+def _coverage(series: SeriesSet) -> str:
+    parts = [("prices", series.price_import), ("load", series.load_kwh),
+             ("export prices", series.price_export), ("PV", series.pv_kwh)]  # fmt: skip
+    return ", ".join(
+        f"{name} {s.index[0]:%Y-%m-%d} to {s.index[-1]:%Y-%m-%d}"
+        for name, s in parts
+        if s is not None and len(s)
+    )
 
 
 def _clock(text: str) -> time:

@@ -3,49 +3,48 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from optimizer.backtest.engine import Progress as ProgressFn
-from optimizer.backtest.report import write_outputs
-from optimizer.backtest.suite import (
-    DataFiles,
-    config_from,
-    inputs_from,
-    read_series,
-    run_strategies,
-    strategy_names,
-)
-from optimizer.cli.common import err_console, errors_to_exit, settings_from
-from optimizer.csvdata import PRICE_UNITS
+from optimizer.cli.common import err_console, errors_to_exit, settings_from, writable_folder
 from optimizer.errors import InvalidInput
-from optimizer.timeseries import parse_utc
+from optimizer.units import PRICE_UNITS
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 PricesOpt = Annotated[Path, typer.Option(help="Import prices CSV (start_utc,end_utc,price).")]
 LoadOpt = Annotated[Path, typer.Option(help="Household load CSV (kWh per interval).")]
 ConfigOpt = Annotated[Path | None, typer.Option(help="Settings file (config.toml).")]
 ExportOpt = Annotated[Path | None, typer.Option(help="Export prices CSV.")]
 PvOpt = Annotated[Path | None, typer.Option(help="PV generation CSV (kWh per interval).")]
-UnitOpt = Annotated[str, typer.Option(help=f"Unit of the price files: {', '.join(PRICE_UNITS)}.")]
+UnitOpt = Annotated[
+    str | None,
+    typer.Option(
+        help=f"Unit of the price files: {', '.join(PRICE_UNITS)}; default: the files' unit "
+        "column, else tariff.csv_unit (p/kWh). The currency follows it."
+    ),
+]
 FromOpt = Annotated[str | None, typer.Option("--from", help="Start, ISO-8601 with offset.")]
 ToOpt = Annotated[str | None, typer.Option("--to", help="End (exclusive), ISO-8601.")]
 
 
 @contextmanager
-def progress_bar(total: int, quiet: bool = False) -> Iterator[ProgressFn]:
+def progress_bar(
+    total: int, quiet: bool = False, what: str = "replaying"
+) -> Iterator[Callable[[int], None]]:
     """A rich progress bar on stderr (stdout stays clean for ``--json``)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     if quiet:
         yield lambda n: None
         return
-    columns = (TextColumn("replaying"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+    columns = (TextColumn(what), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TimeRemainingColumn())  # fmt: skip
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("replay", total=total)
@@ -54,6 +53,8 @@ def progress_bar(total: int, quiet: bool = False) -> Iterator[ProgressFn]:
 
 def period_from(start: str | None, end: str | None) -> tuple[datetime, datetime] | None:
     """``--from``/``--to`` as UTC datetimes (both or neither)."""
+    from optimizer.timeseries import parse_utc
+
     if start is None and end is None:
         return None
     if start is None or end is None:
@@ -62,6 +63,8 @@ def period_from(start: str | None, end: str | None) -> tuple[datetime, datetime]
 
 
 def _table(summaries: list[dict[str, Any]], currency: str) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"Backtest ({currency})")
     for header in ("strategy", "cost", "no battery", "savings", "captured", "cycles", "slots"):
         table.add_column(header, justify="left" if header == "strategy" else "right")
@@ -86,7 +89,7 @@ def backtest_command(
     config: ConfigOpt = None,
     export_prices: ExportOpt = None,
     pv: PvOpt = None,
-    price_unit: UnitOpt = "p/kWh",
+    price_unit: UnitOpt = None,
     start: FromOpt = None,
     end: ToOpt = None,
     strategy: Annotated[
@@ -105,14 +108,22 @@ def backtest_command(
     out: Annotated[Path | None, typer.Option(help="Write slot CSVs, summary.json, PNGs.")] = None,
 ) -> None:
     """Replay history: what each strategy would have cost, against no battery and perfect."""
+    from rich.console import Console
+
+    from optimizer.backtest.report import write_outputs
+    from optimizer.backtest.suite import config_from, run_strategies, strategy_names
+
     settings = settings_from(config)
     with errors_to_exit():
+        if out is not None:
+            writable_folder(out, "--out")
         if replan not in (None, "slot", "hour", "day"):
             raise InvalidInput(f"--replan {replan!r}: use slot, hour or day")
         if soc is not None and not 0.0 <= soc <= 100.0:
             raise InvalidInput(f"--soc {soc:g}: the starting SOC must be between 0 and 100 %")
-        files = DataFiles(prices, load, export_prices, pv, price_unit)
-        inputs = inputs_from(read_series(files, settings), settings, period_from(start, end))
+        inputs, currency = load_inputs(
+            settings, prices, load, export_prices, pv, price_unit, period_from(start, end)
+        )
         bt_config = config_from(settings, replan, soc)
         names = strategy_names(strategy or settings.backtest.strategy)
         with progress_bar(len(inputs.index) * len(names)) as advance:
@@ -120,11 +131,34 @@ def backtest_command(
                 names, inputs, bt_config, settings.backtest.strategy_modules, advance
             )
         if out is not None:
-            write_outputs(results, summaries, out, settings.planner.timezone)
+            try:
+                write_outputs(results, summaries, out, settings.planner.timezone, currency)
+            except OSError as exc:
+                raise InvalidInput(f"--out {out}: cannot be written ({exc.strerror})") from None
     if as_json:
         typer.echo(json.dumps({s["strategy"]: s for s in summaries}, indent=2))
     else:
-        Console().print(_table(summaries, settings.planner.currency))
+        Console().print(_table(summaries, currency))
+
+
+def load_inputs(
+    settings: Any,
+    prices: Path,
+    load: Path,
+    export_prices: Path | None,
+    pv: Path | None,
+    price_unit: str | None,
+    period: tuple[datetime, datetime] | None,
+) -> tuple[Any, str]:
+    """The backtest's inputs from the files (units checked, the currency the prices are in);
+    a period with no data at all is an error naming the files."""
+    from optimizer.backtest.suite import DataFiles, inputs_from, read_series
+    from optimizer.cli.common import currency_for
+
+    files = DataFiles(prices, load, export_prices, pv, price_unit)
+    series = read_series(files, settings)
+    currency = currency_for(settings, series.price_unit)
+    return inputs_from(series, settings, period), currency
 
 
 def register(app: typer.Typer) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 
-from optimizer.config import Settings, load_settings
 from optimizer.errors import (
     AuthError,
     ConfigError,
@@ -20,8 +19,12 @@ from optimizer.errors import (
     SolverError,
     StoreError,
     TariffError,
+    TariffUnreachable,
     XStorageError,
 )
+
+if TYPE_CHECKING:
+    from optimizer.config import Settings
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -42,7 +45,7 @@ def exit_code_for(exc: XStorageError) -> int:
     """The documented exit code for one of our errors."""
     if isinstance(exc, AuthError):
         return EXIT_AUTH
-    if isinstance(exc, DeviceError):
+    if isinstance(exc, DeviceError | TariffUnreachable):
         return EXIT_DEVICE
     if isinstance(exc, InfeasiblePlan | SolverError):
         return EXIT_NO_PLAN
@@ -68,8 +71,60 @@ def errors_to_exit() -> Iterator[None]:
 
 def settings_from(path: Path | None) -> Settings:
     """Load settings, or exit 2 with one line per problem."""
+    from optimizer.config import load_settings
+
     settings: Settings | None = None
     with errors_to_exit():
         settings = load_settings(path)
     assert settings is not None  # errors_to_exit turns every failure into typer.Exit
     return settings
+
+
+def store_note(url: str) -> None:
+    """Say on stderr where the store a command writes to is (never its password)."""
+    from optimizer.config import store_location
+
+    err_console.print(f"store: {store_location(url)}", highlight=False, soft_wrap=True)
+
+
+def currency_for(settings: Settings, unit: str) -> str:
+    """The currency of prices in ``unit``; a ``planner.currency`` set to another one is an
+    error (EUR prices are never labelled GBP)."""
+    from optimizer.units import price_currency
+
+    currency = price_currency(unit)
+    chosen = settings.planner.currency
+    if "currency" in settings.planner.model_fields_set and chosen != currency:
+        raise InvalidInput(
+            f"--price-unit {unit} is in {currency} but planner.currency = {chosen}: make them agree"
+        )
+    return currency
+
+
+def writable_file(path: Path, option: str) -> Path:
+    """``path`` if a file can be written there (its folder exists or can be made, and is
+    writable); else ``InvalidInput`` naming ``option`` and the path. Nothing is written."""
+    import os
+
+    if path.is_dir():
+        raise InvalidInput(f"{option} {path}: is a folder")
+    folder = path.parent
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise InvalidInput(f"{option} {path}: {existing} is not a writable folder")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InvalidInput(f"{option} {path}: not writable")
+    return path
+
+
+def writable_folder(path: Path, option: str) -> Path:
+    """``path`` if it is a folder, or can be made, that files can be written to; else
+    ``InvalidInput`` naming ``option`` and the path."""
+    import os
+
+    if path.exists() and not path.is_dir():
+        raise InvalidInput(f"{option} {path}: is a file, not a folder")
+    existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise InvalidInput(f"{option} {path}: {existing} is not a writable folder")
+    return path

@@ -7,18 +7,20 @@ import os
 import signal
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from optimizer import commands
 from optimizer.cli.common import errors_to_exit, settings_from
-from optimizer.device.client import CommandResult, open_client
-from optimizer.device.models import DeviceInfo, DeviceStatus
-from optimizer.device.tls import fetch_fingerprint
-from optimizer.domain import Command
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from optimizer.device.client import CommandResult
+    from optimizer.device.models import DeviceInfo, DeviceStatus
+    from optimizer.domain import Command
 
 console = Console()
 
@@ -62,6 +64,8 @@ def status_json(status: DeviceStatus, info: DeviceInfo, now: datetime) -> dict[s
 
 
 def _status_table(doc: dict[str, Any]) -> Table:
+    from rich.table import Table
+
     table = Table(title="xStorage Home", show_header=False)
     mode = doc["current_mode"] or {}
     params = mode.get("parameters") or {}
@@ -84,6 +88,8 @@ def _status_table(doc: dict[str, Any]) -> Table:
 
 def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Show SOC, battery direction and power, the current mode, grid/load/PV powers."""
+    from optimizer.device.client import open_client
+
     settings = settings_from(config)
     with errors_to_exit(), open_client(settings.device) as client:
         reading = client.status()
@@ -96,28 +102,54 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 
 def _send(config: Path | None, build: Any, as_json: bool) -> None:
     """Build (validation errors exit 2 before any network I/O), send, confirm, print."""
+    from optimizer.device.client import open_client
+
     settings = settings_from(config)
     with errors_to_exit():
         command: Command = build(settings.device.discharge_command)
         with open_client(settings.device) as client:
             result = client.send(command)
-    _print_result(result, as_json)
+    _print_result(result, as_json, settings.battery.inverter_rating_w)
 
 
-def _print_result(result: CommandResult, as_json: bool) -> None:
+def command_table(result: CommandResult, inverter_rating_w: float) -> Table:
+    """What was sent and what the device confirmed, one row each, with units."""
+    from rich.table import Table
+
+    sent = result.sent
+    params = sent.parameters or {}
+    confirmed = result.confirmed
+    table = Table(title="Command sent", show_header=False)
+    rows = [
+        ("Command", str(sent.command)),
+        ("Action", str(params.get("action", "-"))),
+        ("Power", f"{params['power']} % of {inverter_rating_w:g} W"
+                  f" = {params['power'] * inverter_rating_w / 100:.0f} W"
+         if "power" in params else "-"),
+        ("Target SOC", f"{params['soc']} %" if "soc" in params else "-"),
+        ("Duration", f"{sent.duration_h} h"),
+        ("Read-back", "confirmed: the device's current mode is this command"
+         if confirmed is not None else "not confirmed"),
+    ]  # fmt: skip
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _print_result(result: CommandResult, as_json: bool, inverter_rating_w: float) -> None:
     confirmed = result.confirmed
     if as_json:
         doc = {"sent": result.sent.body(), "confirmed": confirmed is not None}
         typer.echo(json.dumps(doc, indent=2))
         return
-    params = result.sent.parameters or {}
-    console.print(
-        f"confirmed: {result.sent.command} {params or ''} for {result.sent.duration_h} h",
-        highlight=False,
-    )
+    console.print(command_table(result, inverter_rating_w))
 
 
-command_app = typer.Typer(help="Send one manual-mode command and confirm it.", no_args_is_help=True)
+command_app = typer.Typer(
+    help="Send one manual-mode command, confirm it by read-back and print a table of it.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 
 
 @command_app.command("charge")
@@ -166,6 +198,8 @@ def auto(
 
 def fingerprint(config: ConfigOption = None) -> None:
     """Print the SHA-256 fingerprint of the device's certificate, to pin in config.toml."""
+    from optimizer.device.tls import fetch_fingerprint
+
     settings = settings_from(config)
     with errors_to_exit():
         value = fetch_fingerprint(settings.device.url)

@@ -1,37 +1,73 @@
-"""``xstorage-optimizer plan``: a timetable from CSV prices and forecasts."""
+"""``xstorage-optimizer plan``: a timetable from CSV prices and forecasts.
+
+Only the standard library, typer and light modules are imported at module level: pandas, the
+planner and matplotlib load when the command runs (``--help`` stays fast).
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from optimizer.cli.common import EXIT_BAD_INPUT, errors_to_exit, fail, settings_from
-from optimizer.config import Settings
-from optimizer.csvdata import PRICE_UNITS, price_factor, read_series_csv
-from optimizer.domain import Timetable
+from optimizer.cli.common import (
+    EXIT_BAD_INPUT,
+    currency_for,
+    errors_to_exit,
+    fail,
+    settings_from,
+    writable_file,
+)
 from optimizer.errors import InvalidInput
-from optimizer.planning import PlanOptions, plan
-from optimizer.timeseries import parse_utc, to_slots
+from optimizer.units import PRICE_UNITS
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.table import Table
+
+    from optimizer.config import Settings
+    from optimizer.domain import Timetable
+    from optimizer.planning import PlanOptions
+
+NO_LOAD_NOTE = (
+    "no --load: the plan assumes the house uses nothing, so the battery only earns from exports"
+)
+NO_LOAD_NO_EXPORT_NOTE = (
+    "no --load and no --export-prices: the plan assumes the house uses nothing and exports earn "
+    "nothing, so the battery has nothing to do (all idle, cost 0)"
+)
 
 
-def _load(
-    path: Path | None, kind: str, settings: Settings, factor: float = 1.0
-) -> pd.Series | None:
+def _energy(path: Path | None, option: str, settings: Settings) -> pd.Series | None:
+    from optimizer.csvdata import read_energy_csv
+    from optimizer.timeseries import to_slots
+
     if path is None:
         return None
-    series = read_series_csv(path) * factor
-    return to_slots(series, settings.planner.slot_minutes, kind, str(path))
+    series = read_energy_csv(path, option)
+    return to_slots(series, settings.planner.slot_minutes, "energy", f"{option} {path}")
+
+
+def _prices(
+    path: Path | None, option: str, unit: str | None, settings: Settings
+) -> tuple[pd.Series | None, str | None]:
+    from optimizer.csvdata import read_prices_csv
+    from optimizer.timeseries import to_slots
+
+    if path is None:
+        return None, None
+    series, used = read_prices_csv(path, option, unit, settings.tariff.csv_unit, "--price-unit")
+    minutes = settings.planner.slot_minutes
+    return to_slots(series, minutes, "price", f"{option} {path}"), used
 
 
 def options_from(settings: Settings, slots: int | None) -> PlanOptions:
     """Planner options from validated settings."""
+    from optimizer.planning import PlanOptions
+
     return PlanOptions(
         slot_minutes=settings.planner.slot_minutes,
         horizon_slots=slots,
@@ -71,23 +107,37 @@ def timetable_json(timetable: Timetable) -> dict[str, Any]:
     }
 
 
-def _table(timetable: Timetable, settings: Settings) -> Table:
+def plan_table(timetable: Timetable, settings: Settings, currency: str) -> Table:
+    """The plan as a table: local dates and times, every number with its unit in the header."""
+    import pandas as pd
+    from rich.table import Table
+
     zone = settings.planner.timezone
-    table = Table(title=f"Plan ({timetable.status}), times in {zone}")
-    for header in ("start", "action", "power %", "target %", "SOC %", "import", "price"):
-        table.add_column(header, justify="right" if header != "action" else "left")
+    first = pd.Timestamp(timetable.slots[0].start).tz_convert(zone)
+    last = pd.Timestamp(timetable.slots[-1].end).tz_convert(zone)
+    table = Table(
+        title=f"Plan ({timetable.status}) from {first:%a %Y-%m-%d %H:%M} to "
+        f"{last:%a %Y-%m-%d %H:%M} {zone}"
+    )
+    rating = settings.battery.inverter_rating_w
+    headers = (
+        f"start ({zone})", "action", f"power (% of {rating:g} W)", "target SOC (%)", "SOC (%)",
+        "import (kWh)", "export (kWh)", f"import price ({currency}/kWh)",
+    )  # fmt: skip
+    for header in headers:
+        table.add_column(header, justify="left" if header == "action" else "right")
     for s in timetable.slots:
         params = s.command.parameters or {}
         table.add_row(
-            pd.Timestamp(s.start).tz_convert(zone).strftime("%a %H:%M"),
+            pd.Timestamp(s.start).tz_convert(zone).strftime("%a %d %b %H:%M"),
             str(s.action),
             str(params.get("power", "")),
             str(params.get("soc", "")),
             f"{s.soc_start_pct:.0f}→{s.soc_end_pct:.0f}",
             f"{s.grid_import_kwh:.2f}",
+            f"{s.grid_export_kwh:.2f}",
             f"{s.price_import_per_kwh:.4f}",
         )
-    currency = settings.planner.currency
     table.caption = (
         f"cost {timetable.cost:.2f} {currency}, without battery {timetable.no_battery_cost:.2f} "
         f"{currency}, savings {timetable.savings:.2f} {currency}"
@@ -99,13 +149,20 @@ def plan_command(
     prices: Annotated[Path, typer.Option(help="Import prices CSV (start_utc,end_utc,price).")],
     config: Annotated[Path | None, typer.Option(help="Settings file (config.toml).")] = None,
     export_prices: Annotated[Path | None, typer.Option(help="Export prices CSV.")] = None,
-    load: Annotated[Path | None, typer.Option(help="Load forecast CSV (kWh per interval).")] = None,
+    load: Annotated[
+        Path | None,
+        typer.Option(help="Load forecast CSV (start_utc,end_utc,kwh); without it: no load."),
+    ] = None,
     pv: Annotated[Path | None, typer.Option(help="PV forecast CSV (kWh per interval).")] = None,
     price_unit: Annotated[
-        str, typer.Option(help=f"Unit of the price files: {', '.join(PRICE_UNITS)}.")
-    ] = "p/kWh",
+        str | None,
+        typer.Option(
+            help=f"Unit of the price files: {', '.join(PRICE_UNITS)}; default: the files' unit "
+            "column, else tariff.csv_unit (p/kWh). The currency follows it."
+        ),
+    ] = None,
     start: Annotated[
-        str | None, typer.Option(help="Plan start, ISO-8601 UTC; default: first price.")
+        str | None, typer.Option(help="Plan start, ISO-8601 with offset; default: first price.")
     ] = None,
     hours: Annotated[
         float | None, typer.Option(help="Hours to plan; default: planner.horizon_hours.")
@@ -115,51 +172,100 @@ def plan_command(
     plot: Annotated[Path | None, typer.Option(help="Write a PNG of prices, power and SOC.")] = None,
 ) -> None:
     """Plan a charge/discharge timetable from CSV prices and forecasts."""
+    from optimizer.planning import plan
+    from optimizer.timeseries import parse_utc
+
     settings = settings_from(config)
+    notes: list[str] = []
     with errors_to_exit():
-        factor = price_factor(price_unit)
-        import_prices = _load(prices, "price", settings, factor)
+        if plot is not None:
+            writable_file(plot, "--plot")
+        import_prices, unit = _prices(prices, "--prices", price_unit, settings)
+        export_series, _ = _prices(export_prices, "--export-prices", unit, settings)
         assert import_prices is not None
+        assert unit is not None
+        currency = currency_for(settings, unit)
         if import_prices.empty:
-            raise InvalidInput(f"{prices}: no price rows")
+            raise InvalidInput(f"--prices {prices}: no price rows")
         begin = parse_utc(start, "--start") if start else import_prices.index[0].to_pydatetime()
-        slots = _horizon_slots(import_prices, begin, hours, settings)
+        slots = _horizon_slots(import_prices, begin, hours, settings, prices, notes)
+        load_series = _energy(load, "--load", settings)
+        if load_series is None:
+            notes.append(NO_LOAD_NO_EXPORT_NOTE if export_prices is None else NO_LOAD_NOTE)
         timetable = plan(
             import_prices,
-            _load(export_prices, "price", settings, factor),
-            _load(load, "energy", settings),
-            _load(pv, "energy", settings),
+            export_series,
+            load_series,
+            _energy(pv, "--pv", settings),
             settings.battery.spec(),
             settings.grid.spec(),
             soc,
             begin,
             options_from(settings, slots),
         )
-    if as_json:
-        typer.echo(json.dumps(timetable_json(timetable), indent=2))
-    else:
-        Console().print(_table(timetable, settings))
-    if plot is not None:
-        from optimizer.plotting import plot_timetable
+        if plot is not None:
+            from optimizer.plotting import plot_timetable
 
-        plot_timetable(timetable, plot, settings.planner.currency)
+            try:
+                plot_timetable(timetable, plot, currency)
+            except OSError as exc:
+                raise InvalidInput(f"--plot {plot}: cannot be written ({exc.strerror})") from None
+    _show(timetable, settings, currency, notes, as_json)
+
+
+def _show(
+    timetable: Timetable, settings: Settings, currency: str, notes: list[str], as_json: bool
+) -> None:
+    from rich.console import Console
+
+    from optimizer.cli.common import err_console
+
+    for note in notes:
+        err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    if as_json:
+        document = timetable_json(timetable)
+        document["currency"] = currency
+        document["notes"] = notes
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        Console().print(plan_table(timetable, settings, currency))
 
 
 def _horizon_slots(
-    prices: pd.Series, begin: datetime, hours: float | None, settings: Settings
+    prices: pd.Series,
+    begin: datetime,
+    hours: float | None,
+    settings: Settings,
+    path: Path,
+    notes: list[str],
 ) -> int:
-    """Slots to plan: exactly ``--hours`` when given (missing prices are then an error),
-    else ``planner.horizon_hours`` cut to where the prices end, as a live service would."""
+    """Slots to plan: exactly ``--hours`` when given (prices ending before are an error naming
+    where they end), else ``planner.horizon_hours`` cut to where the prices end (with a note),
+    as a live service would."""
+    import pandas as pd
+
     minutes = settings.planner.slot_minutes
-    if hours is not None:
-        if hours <= 0:
-            fail(f"--hours {hours}: must be positive", EXIT_BAD_INPUT)
-        return max(1, round(hours * 60 / minutes))
-    wanted = settings.planner.horizon_hours * 60 // minutes
     last = prices.index[-1] + timedelta(minutes=minutes)
     available = int((last - pd.Timestamp(begin)) / timedelta(minutes=minutes))
+    ends = f"{last:%Y-%m-%dT%H:%MZ}"
     if available < 1:
-        raise InvalidInput(f"no prices at or after --start {begin.isoformat()}")
+        raise InvalidInput(f"--start {begin.isoformat()}: the prices in {path} end at {ends}")
+    if hours is not None:
+        if hours <= 0:
+            fail(f"--hours {hours:g}: must be positive", EXIT_BAD_INPUT)
+        wanted = max(1, round(hours * 60 / minutes))
+        if wanted > available:
+            raise InvalidInput(
+                f"--hours {hours:g}: the prices in {path} end at {ends}, "
+                f"{available * minutes / 60:g} h after the start"
+            )
+        return wanted
+    wanted = settings.planner.horizon_hours * 60 // minutes
+    if available < wanted:
+        notes.append(
+            f"planner.horizon_hours {settings.planner.horizon_hours:g}: the prices in {path} end "
+            f"at {ends}; planning {available * minutes / 60:g} h"
+        )
     return min(wanted, available)
 
 

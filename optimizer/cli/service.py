@@ -6,26 +6,25 @@ import json
 import logging
 import signal
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from optimizer.cli.common import err_console, errors_to_exit, settings_from
-from optimizer.csvdata import PRICE_UNITS
-from optimizer.device.clock import SystemTime, TimeSource
-from optimizer.device.simulator import SimClock
+from optimizer.cli.common import err_console, errors_to_exit, settings_from, store_note
 from optimizer.errors import InvalidInput
-from optimizer.service.core import Service
-from optimizer.service.demo import SHIPPED_UNIT, DemoInputs, DemoResult, resolve, run_demo
-from optimizer.service.runner import ScheduledRunner
-from optimizer.service.summary import PLANNED_LABEL, RunSummary, summary_json
-from optimizer.service.wiring import open_deps
-from optimizer.timeseries import parse_utc
+from optimizer.units import PRICE_UNITS
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from optimizer.service.demo import DemoInputs, DemoResult
+    from optimizer.service.summary import RunSummary
 
 console = Console()
 
@@ -35,9 +34,10 @@ SpeedOption = Annotated[
 
 
 def configure_logging(level: int) -> None:
-    """Timestamped log lines on stderr; the scheduler's and httpx's chatter only when it matters."""
+    """Timestamped log lines on stderr; the scheduler's, httpx's and the migrations' chatter
+    only when it matters."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("apscheduler", "httpx", "httpcore"):
+    for noisy in ("apscheduler", "httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -49,8 +49,15 @@ def run(
     speed: SpeedOption = 1.0,
 ) -> None:
     """Run the service: fetch prices, plan, poll the device and send each slot's command."""
+    from optimizer.device.clock import SystemTime, TimeSource
+    from optimizer.device.simulator import SimClock
+    from optimizer.service.core import Service
+    from optimizer.service.runner import ScheduledRunner
+    from optimizer.service.wiring import open_deps
+
     settings = settings_from(config)
     configure_logging(logging.INFO)
+    store_note(settings.store.url)
     clock: TimeSource = SystemTime() if speed == 1 else SimClock(datetime.now(UTC), speed=speed)
     with errors_to_exit():
         settings.device.password()  # fail now (exit 2) rather than at the first sign-in
@@ -68,6 +75,10 @@ def run(
 
 def summary_table(summary: RunSummary, title: str, wall_s: float) -> Table:
     """The demo's closing table: measured figures, then what the plans expected."""
+    from rich.table import Table
+
+    from optimizer.service.summary import PLANNED_LABEL
+
     cur = summary.currency
     table = Table(title=title)
     table.add_column("what")
@@ -102,6 +113,8 @@ def _title(inputs: DemoInputs) -> str:
 
 
 def _demo_json(result: DemoResult) -> dict[str, Any]:
+    from optimizer.service.summary import summary_json
+
     document = summary_json(result.summary)
     data = result.data
     if data is not None:
@@ -131,8 +144,12 @@ def demo(
         Path | None, typer.Option(help="PV production CSV (start_utc,end_utc,kwh).")
     ] = None,
     price_unit: Annotated[
-        str, typer.Option(help=f"Unit of the price files: {', '.join(PRICE_UNITS)}.")
-    ] = SHIPPED_UNIT,
+        str | None,
+        typer.Option(
+            help=f"Unit of the price files: {', '.join(PRICE_UNITS)} (default: the files' "
+            "unit column, else p/kWh)."
+        ),
+    ] = None,
     start: Annotated[
         str | None,
         typer.Option(help="Start, ISO-8601 with offset (default: see the README)."),
@@ -151,6 +168,9 @@ def demo(
     verbose: Annotated[bool, typer.Option("--verbose", help="Log every job.")] = False,
 ) -> None:
     """Run the real service against the simulator, accelerated, on given or shipped data."""
+    from optimizer.service.demo import DemoInputs, resolve, run_demo
+    from optimizer.timeseries import parse_utc
+
     configure_logging(logging.INFO if verbose else logging.WARNING)
     with errors_to_exit():
         begin = parse_utc(start, "--start") if start is not None else None
@@ -167,12 +187,44 @@ def demo(
             highlight=False,
         )
         started = time.monotonic()
-        result = run_demo(hours=hours, speed=speed, soc_pct=soc, workdir=workdir, data=data)
+        with demo_progress(data.start, data.end) as progress:
+            result = run_demo(hours=hours, speed=speed, soc_pct=soc, workdir=workdir, data=data,
+                              progress=progress)  # fmt: skip
     if as_json:
         typer.echo(json.dumps(_demo_json(result)))
         return
     console.print(summary_table(result.summary, _title(inputs), time.monotonic() - started))
     console.print(f"store: {result.workdir / 'history.db'}")
+
+
+@contextmanager
+def demo_progress(start: datetime, end: datetime) -> Iterator[Callable[[datetime], None]]:
+    """Progress of simulated time on stderr: a transient bar on a terminal, else one line at
+    every quarter of the run (stdout stays clean for ``--json``)."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    total = (end - start).total_seconds()
+    if not err_console.is_terminal:
+        said = [0]
+
+        def line(now: datetime) -> None:
+            quarter = int(4 * (now - start).total_seconds() / total)
+            if quarter > said[0]:
+                said[0] = quarter
+                err_console.print(f"demo: {25 * quarter} % (simulated {now:%Y-%m-%d %H:%M} UTC)",
+                                  highlight=False)  # fmt: skip
+
+        yield line
+        return
+    columns = (TextColumn("simulated {task.fields[now]}"), BarColumn(),
+               TextColumn("{task.percentage:>3.0f} %"))  # fmt: skip
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task("demo", total=total, now=f"{start:%H:%M} UTC")
+
+        def advance(now: datetime) -> None:
+            bar.update(task, completed=(now - start).total_seconds(), now=f"{now:%H:%M} UTC")
+
+        yield advance
 
 
 def register(app: typer.Typer) -> None:

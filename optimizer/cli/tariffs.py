@@ -12,25 +12,22 @@ import sys
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
-import httpx
-import pandas as pd
 import typer
 
-from optimizer.cli.common import err_console, errors_to_exit, settings_from
-from optimizer.config import Settings
-from optimizer.csvdata import PRICE_UNITS, price_factor, read_series_csv
+from optimizer.cli.common import err_console, errors_to_exit, settings_from, store_note
 from optimizer.errors import InvalidInput
-from optimizer.store import SaveResult, Store
-from optimizer.tariffs import PriceSeries, fetch_prices, find_problems, publication_status
-from optimizer.tariffs.model import slot_length
-from optimizer.tariffs.sources import rules
-from optimizer.tariffs.validate import summary
-from optimizer.timeseries import interval_length, local_day_bounds, parse_utc
+from optimizer.units import PRICE_UNITS
 
-ENERGY_UNITS = {"kWh": 1.0, "Wh": 0.001}
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from optimizer.config import Settings
+    from optimizer.store import SaveResult
+    from optimizer.tariffs import PriceSeries
+
 ConfigOption = Annotated[Path | None, typer.Option(help="Settings file (config.toml).")]
 
 
@@ -44,6 +41,8 @@ class Kind(StrEnum):
 
 def _window(settings: Settings, start: str | None, end: str | None) -> tuple[datetime, datetime]:
     """``--from``/``--to`` as UTC; default: today and tomorrow in the tariff's local time."""
+    from optimizer.timeseries import local_day_bounds, parse_utc
+
     today = datetime.now(ZoneInfo(settings.tariff.timezone)).date()
     lo = (
         parse_utc(start, "--from")
@@ -62,6 +61,11 @@ def _report(
 ) -> None:
     """One line per stored series, plus what validation would flag in ``[lo, hi)`` — the part
     of the window whose prices should be published by now (nothing is changed)."""
+    from optimizer.tariffs import find_problems
+    from optimizer.tariffs.model import slot_length
+    from optimizer.tariffs.sources import rules
+    from optimizer.tariffs.validate import summary
+
     err_console.print(
         f"{series.tariff}: {len(series.frame)} slot(s) fetched; stored {result.inserted} new "
         f"vintage row(s), {result.unchanged} unchanged, {result.revised} revised",
@@ -86,12 +90,18 @@ def fetch(
     end: Annotated[str | None, typer.Option("--to", help="Window end, ISO-8601 UTC.")] = None,
 ) -> None:
     """Fetch import and export prices from the configured source and store them."""
+    import httpx
+
+    from optimizer.store import Store
+    from optimizer.tariffs import fetch_prices, publication_status
+
     settings = settings_from(config)
     with errors_to_exit():
         lo, hi = _window(settings, start, end)
         now = datetime.now(UTC)
         with httpx.Client(headers={"User-Agent": "xstorage-optimizer"}) as client:
             fetched = fetch_prices(settings.tariff, client, lo, hi, now)
+        store_note(settings.store.url)
         with Store.from_settings(settings.store) as store:
             results = list(
                 zip(fetched.both(), store.save_price_batches(fetched.both()), strict=True)
@@ -129,6 +139,9 @@ def prices(
     ] = False,
 ) -> None:
     """Print stored prices (latest vintage per slot) in currency units per kWh (8 decimals)."""
+    from optimizer.store import Store
+    from optimizer.timeseries import parse_utc
+
     settings = settings_from(config)
     with errors_to_exit():
         lo, hi = _window(settings, start, end)
@@ -140,32 +153,37 @@ def prices(
             raise InvalidInput("no export tariff configured (tariff.export_product is empty)")
         with Store.from_settings(settings.store) as store:
             frame = store.price_frame(name, lo, hi, known)
-        _print(frame, name, as_json, as_csv)
+        _print(frame, name, as_json, as_csv, f"{settings.planner.currency}/kWh")
 
 
 def _stamp(moment: pd.Timestamp) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _print(frame: pd.DataFrame, name: str, as_json: bool, as_csv: bool) -> None:
+def _print(frame: pd.DataFrame, name: str, as_json: bool, as_csv: bool, unit: str) -> None:
+    """The same fields in every form: ``start_utc``, ``end_utc``, ``price`` (8 decimals) and
+    ``unit``, so a ``--csv`` file imports back as it was (``import-csv`` reads the unit)."""
     rows = [
         (_stamp(s), _stamp(e), round(float(p), 8))
         for s, e, p in zip(frame.index, frame["end"], frame["price_per_kwh"], strict=True)
     ]
     if as_json:
-        typer.echo(json.dumps([{"start": s, "end": e, "price": p} for s, e, p in rows], indent=1))
+        document = [{"start_utc": s, "end_utc": e, "price": p, "unit": unit} for s, e, p in rows]
+        typer.echo(json.dumps(document, indent=1))
         return
     if as_csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["start_utc", "end_utc", "price"])
-        writer.writerows(rows)
+        writer.writerow(["start_utc", "end_utc", "price", "unit"])
+        writer.writerows((s, e, f"{p:.8f}", unit) for s, e, p in rows)
         return
     if not rows:
         err_console.print(
             f"{name}: no stored prices in this window", highlight=False, soft_wrap=True
         )
+        return
+    typer.echo(f"{'start_utc':20}  {'end_utc':20}  {'price (' + unit + ')':>16}")
     for s, e, p in rows:
-        typer.echo(f"{s}  {e}  {p:10.5f}")
+        typer.echo(f"{s:20}  {e:20}  {p:16.8f}")
 
 
 def import_csv(
@@ -183,20 +201,34 @@ def import_csv(
         str | None, typer.Option(help="Price: when these prices became known (UTC); default now.")
     ] = None,
 ) -> None:
-    """Import a price, load or PV CSV into the history store."""
+    """Import a price, load or PV CSV into the history store.
+
+    The unit is the file's ``unit`` column (as ``prices --csv`` writes it), else ``--unit``,
+    else ``tariff.csv_unit`` for prices and kWh for energy; the two disagreeing is an error.
+    """
+    from optimizer.cli.common import currency_for
+    from optimizer.csvdata import read_prices_csv
+    from optimizer.store import Store
+    from optimizer.timeseries import interval_length, parse_utc
+
     settings = settings_from(config)
     with errors_to_exit():
-        series = read_series_csv(file)
-        ends = pd.DatetimeIndex(series.index) + interval_length(series, str(file))
+        if kind is Kind.PRICE:
+            series, used = read_prices_csv(file, "--file", unit, settings.tariff.csv_unit, "--unit")
+            currency_for(settings, used)
+            column = "price_per_kwh"
+        else:
+            series = _energy(file, unit)
+            column = "kwh"
+        ends = pd_index(series) + interval_length(series, f"--file {file}")
+        frame = _frame(series, ends, column)
+        known = parse_utc(fetched_at, "--fetched-at") if fetched_at else datetime.now(UTC)
+        store_note(settings.store.url)
         with Store.from_settings(settings.store) as store:
             if kind is Kind.PRICE:
-                factor = price_factor(unit or settings.tariff.csv_unit)
-                frame = _frame(series, ends, "price_per_kwh", factor)
                 name = tariff or settings.tariff.import_code()
-                known = parse_utc(fetched_at, "--fetched-at") if fetched_at else datetime.now(UTC)
                 result = store.save_prices(frame, "csv", name, known)
             else:
-                frame = _frame(series, ends, "kwh", _energy_factor(unit or "kWh"))
                 result = store.save_series(str(kind), frame, file.name, replace)
         err_console.print(
             f"{file}: {len(series)} row(s); stored {result.inserted}, "
@@ -206,16 +238,30 @@ def import_csv(
         )
 
 
-def _frame(series: pd.Series, ends: pd.DatetimeIndex, column: str, factor: float) -> pd.DataFrame:
-    """The store's batch shape: index UTC start, ``end`` and ``column`` (value × ``factor``)."""
-    return pd.DataFrame({"end": ends, column: series.to_numpy() * factor}, index=series.index)
+def pd_index(series: pd.Series) -> pd.DatetimeIndex:
+    """The series' index as a ``DatetimeIndex``."""
+    import pandas as pd
+
+    return pd.DatetimeIndex(series.index)
 
 
-def _energy_factor(unit: str) -> float:
-    try:
-        return ENERGY_UNITS[unit]
-    except KeyError:
-        raise InvalidInput(f"energy unit {unit!r} is not known; use kWh or Wh") from None
+def _energy(file: Path, unit: str | None) -> pd.Series:
+    """kWh per interval from a ``kwh`` file in its ``unit`` column's unit, else ``unit``."""
+    from optimizer.csvdata import read_energy_csv
+    from optimizer.units import energy_factor
+
+    series = read_energy_csv(file, "--file")
+    own = series.attrs.get("unit")
+    if own is not None and unit is not None and own != unit:
+        raise InvalidInput(f"--file {file}: its unit column says {own}, --unit says {unit}")
+    return series * energy_factor(own or unit or "kWh")
+
+
+def _frame(series: pd.Series, ends: pd.DatetimeIndex, column: str) -> pd.DataFrame:
+    """The store's batch shape: index UTC start, ``end`` and ``column``."""
+    import pandas as pd
+
+    return pd.DataFrame({"end": ends, column: series.to_numpy()}, index=series.index)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from optimizer.backtest.suite import (
-    DataFiles,
-    config_from,
-    inputs_from,
-    read_series,
-    run_strategies,
-    with_overrides,
-)
 from optimizer.cli.backtest import (
     ConfigOpt,
     ExportOpt,
@@ -28,11 +17,16 @@ from optimizer.cli.backtest import (
     PvOpt,
     ToOpt,
     UnitOpt,
+    load_inputs,
     period_from,
+    progress_bar,
 )
-from optimizer.cli.common import errors_to_exit, settings_from
-from optimizer.config import Settings
+from optimizer.cli.common import err_console, errors_to_exit, settings_from, writable_file
 from optimizer.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from optimizer.backtest.suite import DataFiles
+    from optimizer.config import Settings
 
 
 def _value(text: str) -> Any:
@@ -62,6 +56,14 @@ def _evaluate(
     strategy: str,
 ) -> dict[str, Any]:
     """One grid point (runs in a worker process): the summary of ``strategy``."""
+    from optimizer.backtest.suite import (
+        config_from,
+        inputs_from,
+        read_series,
+        run_strategies,
+        with_overrides,
+    )
+
     tuned = with_overrides(settings, overrides)
     inputs = inputs_from(read_series(files, tuned), tuned, period)
     _, summaries = run_strategies([strategy], inputs, config_from(tuned))
@@ -84,7 +86,7 @@ def tune_command(
     config: ConfigOpt = None,
     export_prices: ExportOpt = None,
     pv: PvOpt = None,
-    price_unit: UnitOpt = "p/kWh",
+    price_unit: UnitOpt = None,
     start: FromOpt = None,
     end: ToOpt = None,
     strategy: Annotated[str, typer.Option(help="Strategy to tune.")] = "lp",
@@ -94,18 +96,36 @@ def tune_command(
     ),
 ) -> None:
     """Backtest every combination of --param values; rank by the bill; write the best."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from optimizer.backtest.suite import DataFiles, with_overrides
+
     settings = settings_from(config)
     with errors_to_exit():
+        writable_file(best_out, "--best-out")
         grid = parse_params(param)
         for overrides in grid:
             with_overrides(settings, overrides)  # fail fast on a bad key or value
-        files = DataFiles(prices, load, export_prices, pv, price_unit)
         period = period_from(start, end)
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        _, currency = load_inputs(settings, prices, load, export_prices, pv, price_unit, period)
+        files = DataFiles(prices, load, export_prices, pv, price_unit)
+        err_console.print(f"tune: {len(grid)} backtests of {strategy} on {workers} processes",
+                          highlight=False)  # fmt: skip
+        with (
+            ProcessPoolExecutor(max_workers=workers) as pool,
+            progress_bar(len(grid), what="backtests") as advance,
+        ):
             futures = [pool.submit(_evaluate, settings, files, period, o, strategy) for o in grid]
-            rows = sorted((f.result() for f in futures), key=lambda r: r["cost"])
-    table = Table(title=f"tune {strategy}: ranked by cost ({settings.planner.currency})")
-    for header in ("rank", "settings", "cost", "savings", "cycles"):
+            rows = []
+            for future in as_completed(futures):
+                rows.append(future.result())
+                advance(1)
+        rows.sort(key=lambda r: r["cost"])
+    table = Table(title=f"tune {strategy}: ranked by cost ({currency})")
+    for header in ("rank", "settings", f"cost ({currency})", f"savings ({currency})", "cycles"):
         table.add_column(header)
     for rank, row in enumerate(rows, 1):
         label = ", ".join(f"{k}={v}" for k, v in row["overrides"].items())
@@ -113,4 +133,4 @@ def tune_command(
                       f"{row['cycles']:.1f}")  # fmt: skip
     Console().print(table)
     best_out.write_text(f"# best of {len(rows)} by backtest cost\n" + _toml(rows[0]["overrides"]))
-    Console(stderr=True).print(f"best settings written to {best_out}")
+    err_console.print(f"best settings written to {best_out}", highlight=False)

@@ -20,7 +20,13 @@ import httpx
 
 from optimizer.device.clock import TimeSource
 from optimizer.device.wire import LOCKOUT_CODES, error_code, json_or_none, result_of
-from optimizer.errors import AuthError, DeviceRefused, DeviceUnreachable, LockedOut
+from optimizer.errors import (
+    AuthError,
+    DeviceRefused,
+    DeviceUnreachable,
+    LockedOut,
+    NotXStorage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +54,17 @@ def token_from(response: httpx.Response, who: str) -> str:
 
 
 def sign_in_error(response: httpx.Response, who: str, backoff: timedelta) -> Exception:
-    """Our error for a failed sign-in answer (the caller raises it)."""
-    code = error_code(json_or_none(response))
+    """Our error for a failed sign-in answer (the caller raises it). A 404/405, or an answer
+    that is not JSON, comes from something that is not an xStorage API (exit 4), never a
+    wrong password."""
+    body = json_or_none(response)
+    code = error_code(body)
     status = response.status_code
+    if status in (404, 405) or (body is None and status < 500):
+        return NotXStorage(
+            f"sign-in as {who}: HTTP {status}{'' if body is not None else ' (not JSON)'}: "
+            f"not an xStorage API at {_base_of(response)}; check device.url"
+        )
     if code in LOCKOUT_CODES:
         seconds = backoff.total_seconds()
         return LockedOut(
@@ -71,6 +85,15 @@ def sign_in_error(response: httpx.Response, who: str, backoff: timedelta) -> Exc
         + (f", errCode {code})" if code else ")")
         + "; fix the password, then start again (no further sign-ins are attempted)"
     )
+
+
+def _base_of(response: httpx.Response) -> str:
+    """Scheme, host and port the response came from (``device.url``)."""
+    try:
+        url = response.request.url
+    except RuntimeError:  # a response built without a request (tests)
+        return "device.url"
+    return str(url.copy_with(path="/", query=None)).rstrip("/")
 
 
 class TokenKeeper:

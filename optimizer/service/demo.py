@@ -20,12 +20,14 @@ import secrets
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 
+from optimizer import PACKAGE_DATA
 from optimizer.config import (
     PlannerSettings,
     ServiceSettings,
@@ -33,7 +35,7 @@ from optimizer.config import (
     StoreSettings,
     TariffSettings,
 )
-from optimizer.csvdata import price_factor, read_series_csv
+from optimizer.csvdata import read_energy_csv, read_prices_csv, read_series_csv
 from optimizer.device.client import ClientOptions
 from optimizer.device.simulator import CsvProfile, SimClock, SimConfig, Simulator
 from optimizer.errors import InvalidInput
@@ -43,9 +45,10 @@ from optimizer.service.summary import ActualPrices, RunSummary, iso, summarize
 from optimizer.service.wiring import open_deps
 from optimizer.store import Store
 from optimizer.timeseries import interval_length, local_day_bounds, require_utc, to_slots
+from optimizer.units import price_currency
 
 #: The slice of the shipped data the installed package carries (``optimizer/data/README.md``).
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = PACKAGE_DATA
 IMPORT_CSV = "agile-import-regionUNKNOWN-fawkesley-2023-10.csv"
 EXPORT_CSV = "agile-outgoing-export-regionUNKNOWN-fawkesley-2023-10.csv"
 LOAD_CSV = "household-consumption-uk-fawkesley-2023-09_2023-10.csv"
@@ -56,8 +59,6 @@ TIMEZONE = "Europe/London"
 HISTORY_DAYS = 28
 SLOT_MINUTES = 30
 MAX_HOURS = 72.0
-#: The currency each ``--price-unit`` is in.
-CURRENCY = {"p/kWh": "GBP", "GBP/kWh": "GBP", "EUR/kWh": "EUR", "EUR/MWh": "EUR", "c/kWh": "EUR"}
 #: Real seconds the start-up may hold the simulated clock before it runs anyway.
 START_UP_REAL_S = 120.0
 
@@ -84,7 +85,7 @@ class DemoInputs:
     export_prices: Path | None = None
     load: Path | None = None
     pv: Path | None = None
-    price_unit: str = SHIPPED_UNIT
+    price_unit: str | None = None
     start: datetime | None = None
 
 
@@ -106,25 +107,11 @@ class DemoData:
     notes: tuple[str, ...]
 
 
-def read_input(path: Path, option: str, column: str) -> pd.Series:
-    """``start_utc,end_utc,<column>`` from ``path``; every problem names ``option`` and the file."""
-    if path.is_dir():
-        raise InvalidInput(f"{option} {path}: is a folder, not a CSV file")
-    try:
-        series = read_series_csv(path, column)
-        interval_length(series, str(path))
-    except InvalidInput as exc:
-        raise InvalidInput(f"{option} {exc}") from None
-    except OSError as exc:
-        raise InvalidInput(f"{option} {path}: cannot be read ({exc.strerror})") from None
-    return series
-
-
 def _files(inputs: DemoInputs, data_dir: Path) -> tuple[Path, Path | None, Path]:
     """(import, export, load) files: the given ones or the shipped ones."""
     if inputs.export_prices is not None and inputs.prices is None:
         raise InvalidInput("--export-prices needs --prices (the shipped prices come as a pair)")
-    if inputs.prices is None and inputs.price_unit != SHIPPED_UNIT:
+    if inputs.prices is None and inputs.price_unit not in (None, SHIPPED_UNIT):
         raise InvalidInput(f"--price-unit {inputs.price_unit}: needs --prices (the shipped "
                            f"prices are in {SHIPPED_UNIT})")  # fmt: skip
     load = inputs.load or data_file(LOAD_CSV, data_dir)
@@ -133,12 +120,13 @@ def _files(inputs: DemoInputs, data_dir: Path) -> tuple[Path, Path | None, Path]
     return inputs.prices, inputs.export_prices, load
 
 
-def _unit(unit: str, path: Path) -> float:
-    """The factor from ``unit`` to currency units per kWh; the error names the file too."""
+def _checked(series: pd.Series, option: str, path: Path) -> pd.Series:
+    """``series`` once its interval length is known (two rows at least)."""
     try:
-        return price_factor(unit)
+        interval_length(series, str(path))
     except InvalidInput as exc:
-        raise InvalidInput(f"--price-unit (of {path}): {exc}") from None
+        raise InvalidInput(f"{option} {exc}") from None
+    return series
 
 
 def _window(
@@ -199,12 +187,20 @@ def resolve(
     if not 1 <= hours <= MAX_HOURS:
         raise InvalidInput(f"--hours {hours:g}: must be from 1 to {MAX_HOURS:g}")
     import_csv, export_csv, load_csv = _files(inputs, data_dir)
-    factor = _unit(inputs.price_unit, import_csv)
-    unit = inputs.price_unit
-    imports = read_input(import_csv, "--prices", "price") * factor
-    exports = read_input(export_csv, "--export-prices", "price") * factor if export_csv else None
-    load = read_input(load_csv, "--load", "kwh")
-    pv = read_input(inputs.pv, "--pv", "kwh") if inputs.pv is not None else None
+    imports, unit = read_prices_csv(
+        import_csv, "--prices", inputs.price_unit, SHIPPED_UNIT, "--price-unit"
+    )
+    exports = None
+    if export_csv is not None:
+        exports, export_unit = read_prices_csv(
+            export_csv, "--export-prices", inputs.price_unit, unit, "--price-unit"
+        )
+        if export_unit != unit:
+            raise InvalidInput(f"--export-prices {export_csv}: in {export_unit}, the import "
+                               f"prices in {unit}")  # fmt: skip
+    load = _checked(read_energy_csv(load_csv, "--load"), "--load", load_csv)
+    pv = _checked(read_energy_csv(inputs.pv, "--pv"), "--pv", inputs.pv) if inputs.pv else None
+    _checked(imports, "--prices", import_csv)
     start, end, notes = _window(inputs, imports, import_csv, hours, day)
     run = slice(pd.Timestamp(start), pd.Timestamp(end) - pd.Timedelta(1))
     _check_prices(imports, "--prices", import_csv, unit, run)
@@ -214,7 +210,7 @@ def resolve(
                           f"{ServiceSettings().fallback_load_w:g} W of load")  # fmt: skip
     if pv is not None and inputs.pv is not None:
         notes += _house_notes(pv, "--pv", inputs.pv, start, end, "no PV")
-    prices = ActualPrices(imports, exports, CURRENCY[unit])
+    prices = ActualPrices(imports, exports, price_currency(unit))
     return DemoData(import_csv, export_csv, load_csv, inputs.pv, unit, prices, load, pv, start,
                     end, tuple(notes))  # fmt: skip
 
@@ -226,7 +222,7 @@ def demo_settings(
     files: tuple[Path, Path | None]
     if data is None:
         files = (data_file(IMPORT_CSV, data_dir), data_file(EXPORT_CSV, data_dir))
-        unit, currency = SHIPPED_UNIT, CURRENCY[SHIPPED_UNIT]
+        unit, currency = SHIPPED_UNIT, price_currency(SHIPPED_UNIT)
     else:
         files = (data.import_csv, data.export_csv)
         unit, currency = data.unit, data.prices.currency
@@ -294,6 +290,15 @@ def _release_when_started(runner: ScheduledRunner, clock: SimClock) -> None:
     clock.release()
 
 
+def _report_progress(
+    clock: SimClock, end: datetime, stop: threading.Event, progress: Callable[[datetime], None]
+) -> None:
+    """Call ``progress`` with the simulated time about twice a second until ``stop``."""
+    while not stop.wait(0.5):
+        progress(min(clock.now(), end))
+    progress(min(clock.now(), end))
+
+
 def run_demo(
     hours: float = 24.0,
     speed: float = 720.0,
@@ -302,10 +307,12 @@ def run_demo(
     workdir: Path | None = None,
     inputs: DemoInputs | None = None,
     data: DemoData | None = None,
+    progress: Callable[[datetime], None] | None = None,
 ) -> DemoResult:
     """Run the service for ``hours`` of simulated time from the start (``inputs``; default the
     local midnight of ``day``) with the simulated battery at ``soc_pct`` %, and summarize it.
-    ``data``: the inputs already resolved (then ``inputs``, ``hours`` and ``day`` are not used)."""
+    ``data``: the inputs already resolved (then ``inputs``, ``hours`` and ``day`` are not used).
+    ``progress``: called from another thread with the simulated time as the run goes on."""
     if not 0 <= soc_pct <= 100:
         raise InvalidInput(f"--soc {soc_pct:g}: must be from 0 to 100")
     data = data or resolve(inputs or DemoInputs(), hours, day)
@@ -327,10 +334,17 @@ def run_demo(
             runner = ScheduledRunner(Service(deps), clock, speed)
             releaser = threading.Thread(target=_release_when_started, args=(runner, clock))
             releaser.start()
+            done = threading.Event()
+            reporter = threading.Thread(
+                target=_report_progress, args=(clock, data.end, done, progress or (lambda _: None))
+            )
+            reporter.start()
             try:
                 runner.run(until=data.end)
             finally:
+                done.set()
                 releaser.join()
+                reporter.join()
             meter = sim.device.metered(data.start, data.end)
             summary = summarize(deps.store, meter, data.prices, data.start, data.end,
                                 workdir / "demo.png")  # fmt: skip

@@ -52,7 +52,12 @@ def make_engine(url: str, busy_timeout_s: float = 30.0) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"store.url: cannot create the folder {Path(database).parent} ({exc.strerror})"
+                ) from None
         engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
         _sqlite_events(engine, busy_timeout_s)
         return engine

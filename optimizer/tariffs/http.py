@@ -22,7 +22,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from optimizer.errors import TariffError
+from optimizer.errors import TariffError, TariffUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,8 @@ def get(
     params: Mapping[str, str] | None = None,
     policy: HttpPolicy = DEFAULT_POLICY,
 ) -> httpx.Response:
-    """GET ``url`` with retries on transient failures; raise ``TariffError`` when it gives up."""
+    """GET ``url`` with retries on transient failures; raise ``TariffUnreachable`` when it gives
+    up, ``TariffError`` when the source answers 4xx."""
     retrying = Retrying(
         stop=stop_after_attempt(policy.retries + 1),
         wait=wait_exponential(multiplier=policy.backoff_s, max=max(policy.backoff_s * 16, 0.0)),
@@ -90,7 +91,7 @@ def get(
     try:
         return retrying(_once, client, url, params, policy.timeout_s)
     except _Transient as exc:
-        raise TariffError(f"{exc} (gave up after {policy.retries + 1} attempts)") from None
+        raise TariffUnreachable(f"{exc} (gave up after {policy.retries + 1} attempts)") from None
 
 
 def get_json(

@@ -108,10 +108,11 @@ def test_bad_csv_row_exits_2_naming_file_and_line(tmp_path: Path) -> None:
     assert "bad.csv: line 3: bad price 'abc'" in result.output
 
 
-def test_prices_that_do_not_cover_hours_name_the_missing_slot() -> None:
+def test_prices_that_do_not_cover_hours_say_where_they_end() -> None:
     result = CliRunner().invoke(app, [*BASE, "--start", "2023-12-20T20:00Z", "--hours", "12"])
     assert result.exit_code == 2
-    assert "import prices: missing slot 2023-12-21T00:00:00+00:00" in result.output
+    assert "--hours 12: the prices in" in result.output
+    assert "end at 2023-12-21T00:00Z, 4 h after the start" in result.output
 
 
 def test_unknown_price_unit_exits_2() -> None:

@@ -48,27 +48,42 @@ def test_fetch_then_prices_json_and_csv(tmp_path: Path, api: FakeApi) -> None:
     rows = json.loads(shown.stdout)
     assert len(rows) == 44
     assert rows[0] == {
-        "start": "2023-10-29T02:00:00Z",
-        "end": "2023-10-29T02:30:00Z",
+        "start_utc": "2023-10-29T02:00:00Z",
+        "end_utc": "2023-10-29T02:30:00Z",
         "price": pytest.approx(day.iloc[0] / 100),
+        "unit": "GBP/kWh",
     }
     as_csv = runner.invoke(app, ["prices", "--config", str(cfg), *window, "--csv", "--export"])
     lines = as_csv.stdout.splitlines()
-    assert lines[0] == "start_utc,end_utc,price"
+    assert lines[0] == "start_utc,end_utc,price,unit"  # the JSON's field names
     assert len(lines) == 45
     assert float(lines[1].split(",")[2]) == pytest.approx(day.iloc[0] * 0.5 / 100)
+    assert lines[1].split(",")[3] == "GBP/kWh"
+    # The unit travels with the file: importing it back stores the same prices (not 100x less,
+    # though tariff.csv_unit is p/kWh), and an --unit that contradicts the file is refused.
+    saved = tmp_path / "export.csv"
+    saved.write_text(as_csv.stdout)
+    back = ["import-csv", "--config", str(cfg), "--kind", "price", "--file", str(saved)]
+    assert runner.invoke(app, [*back, "--tariff", "COPY"]).exit_code == 0
+    original = runner.invoke(app, ["prices", "--config", str(cfg), *window, "--json", "--export"])
+    copied = runner.invoke(app, ["prices", "--config", str(cfg), *window, "--json", "--tariff",
+                                 "COPY"])  # fmt: skip
+    assert json.loads(copied.stdout) == json.loads(original.stdout)
+    refused = runner.invoke(app, [*back, "--tariff", "X", "--unit", "p/kWh"])
+    assert refused.exit_code == 2
+    assert "its unit column says GBP/kWh, --unit says p/kWh" in refused.stderr
     again = runner.invoke(app, ["fetch", "--config", str(cfg), *window])
     assert "stored 0 new vintage row(s), 44 unchanged" in again.output
 
 
-def test_fetch_failure_exits_2_and_stores_nothing(tmp_path: Path, api: FakeApi) -> None:
+def test_unreachable_source_exits_4_and_stores_nothing(tmp_path: Path, api: FakeApi) -> None:
     api.routes[IMPORT] = lambda q: Reply(503, b"", "text/plain")
     cfg = config(tmp_path, api.base_url)
     done = runner.invoke(
         app,
         ["fetch", "--config", str(cfg), "--from", "2023-10-29T00:00Z", "--to", "2023-10-30T00:00Z"],
     )
-    assert done.exit_code == 2
+    assert done.exit_code == 4  # unreachable, not bad input
     assert "HTTP 503 (gave up after 2 attempts)" in done.output
     with Store(f"sqlite:///{tmp_path / 'history.db'}") as store:
         assert store.tariffs() == []
