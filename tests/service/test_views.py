@@ -1,0 +1,170 @@
+"""The views of a running service (snapshot, daily rows, the page's JSON, /healthz, /metrics and
+the "optimiser enabled" switch) on the simulator over real sockets, stepped on a manual clock."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from optimizer.domain import DeviceCommand
+from optimizer.integrations.metrics import make_registry
+from optimizer.integrations.switch import OptimiserSwitch
+from optimizer.integrations.web.server import StatusApp, StatusServer
+from optimizer.service.observe import ObservedService
+from tests.service.conftest import Harness, MakeHarness, local
+
+PLAN_FIELDS = {
+    "start", "end", "action", "charge_kw", "discharge_kw", "grid_import_kwh", "grid_export_kwh",
+    "soc_start_pct", "soc_end_pct", "price_import_per_kwh", "price_export_per_kwh", "command",
+}  # fmt: skip
+STATUS_FIELDS = {
+    "soc_pct", "planned_soc_pct", "mode", "command", "command_confirmed", "device_reachable",
+    "last_reading_utc", "prices_until_utc", "cost_today", "no_battery_cost_today",
+    "savings_today", "currency",
+}  # fmt: skip
+
+
+def observe(h: Harness) -> ObservedService:
+    """The harness's service process, observed."""
+    plain = h.start_service()
+    service = ObservedService(plain.deps, switch=OptimiserSwitch(h.store))
+    h.service = service
+    return service
+
+
+@pytest.fixture
+def served(make_harness: MakeHarness) -> Iterator[tuple[Harness, ObservedService, str]]:
+    """18 simulated hours across local midnight, then the page on 127.0.0.1 (a free port)."""
+    h = make_harness(local("2023-10-14 20:00"), soc_pct=30.0)
+    service = observe(h)
+    h.run_until(local("2023-10-15 14:00"))
+    registry = make_registry(lambda: service.latest, h.clock.now)
+    app = StatusApp(lambda: service.latest, h.store, h.settings, registry)
+    server = StatusServer(app, "127.0.0.1:0").start()
+    try:
+        yield h, service, server.url
+    finally:
+        server.close()
+        service.close()
+
+
+def get(url: str, token: str | None = None) -> tuple[int, str, Any]:
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read().decode()
+            kind = response.headers["Content-Type"]
+            code = response.status
+    except urllib.error.HTTPError as exc:
+        body, kind, code = exc.read().decode(), exc.headers["Content-Type"], exc.code
+    return code, body, json.loads(body) if kind.startswith("application/json") else None
+
+
+def test_snapshot_and_daily_rows(served: tuple[Harness, ObservedService, str]) -> None:
+    h, service, _ = served
+    snap = service.latest
+    assert snap is not None  # published after the last job, at most one poll before the end
+    assert local("2023-10-15 13:55") <= snap.time < local("2023-10-15 14:00")
+    assert snap.health is None and snap.plan_status == "active" and snap.device_reachable
+    assert snap.soc_pct is not None and snap.planned_soc_pct is not None
+    assert snap.plan_id == service.plan_id and snap.slots and snap.slot_at() is not None
+    assert snap.prices_until_utc == h.store.price_coverage(h.settings.tariff.import_code())
+    days = {d.day: d for d in h.store.days()}
+    assert set(days) == {date(2023, 10, 14), date(2023, 10, 15)}
+    assert days[date(2023, 10, 14)].hours_measured == pytest.approx(4.0)  # 20:00 to midnight
+    assert snap.today is not None and snap.today.day == date(2023, 10, 15)
+    assert snap.today.savings == pytest.approx(snap.today.no_battery_cost - snap.today.cost)
+    assert snap.today.charged_kwh + snap.today.discharged_kwh > 0
+    sent = h.store.commands(local("2023-10-14 20:00"), local("2023-10-15 14:01"))
+    counted = snap.counters.commands
+    assert sum(counted.values()) == len(sent) > 0
+    assert sum(n for (_, result), n in counted.items() if result == "ok") == sum(
+        1 for c in sent if c.ok
+    )
+    assert snap.counters.replans.get(("slot boundary", "made"), 0) >= 1
+    assert snap.counters.solve.total == sum(
+        n for (_, result), n in snap.counters.replans.items() if result == "made"
+    )
+
+
+def test_status_plan_health_and_metrics_over_http(
+    served: tuple[Harness, ObservedService, str],
+) -> None:
+    h, service, url = served
+    code, _, status = get(f"{url}/api/status")
+    assert code == 200 and set(status) >= STATUS_FIELDS
+    assert status["currency"] == "GBP" and status["device_reachable"] is True
+    assert status["soc_pct"] == pytest.approx(service.reading.soc_pct, abs=0.01)  # type: ignore[union-attr]
+    assert status["command_confirmed"] is True  # the simulator runs what it was told
+    code, _, plan = get(f"{url}/api/plan")
+    assert code == 200 and plan["plan_id"] == service.plan_id
+    assert plan["slots"] and all(set(s) == PLAN_FIELDS for s in plan["slots"])
+    stored = h.store.plan_slots(service.plan_id)  # type: ignore[arg-type]
+    assert [s["command"] for s in plan["slots"]] == list(stored["command"])
+    code, _, chart = get(f"{url}/api/chart")
+    assert code == 200 and chart["measured_soc"] and chart["prices"] and chart["commands"]
+    assert get(f"{url}/healthz")[:1] == (200,)
+    code, text, _ = get(f"{url}/metrics")
+    assert code == 200
+    for name in (
+        "xstorage_soc_percent", "xstorage_planned_soc_percent", "xstorage_device_up 1.0",
+        "xstorage_last_reading_age_seconds", 'xstorage_commands_total{kind=',
+        "xstorage_readback_mismatches_total 0.0", 'xstorage_replans_total{reason="slot boundary"',
+        "xstorage_plan_solve_seconds_bucket", 'xstorage_import_price_per_kwh{currency="GBP"}',
+        'xstorage_export_price_per_kwh{currency="GBP"}', 'xstorage_cost_today{currency="GBP"}',
+        'xstorage_savings_today{currency="GBP"}',
+    ):  # fmt: skip
+        assert name in text, name
+    assert get(f"{url}/nothing-here")[0] == 404
+
+
+def test_switched_off_stops_forcing_until_switched_on(
+    served: tuple[Harness, ObservedService, str],
+) -> None:
+    h, service, url = served
+    fallback = h.settings.service.fallback_mode
+    service.switch.set(False, source="test")
+    before = len(h.commands())
+    h.run_until(local("2023-10-15 16:00"))
+    off = h.commands()[before:]
+    assert all(c["body"]["command"] == fallback for c in off)
+    assert h.sim.device.current_mode()["command"] == fallback  # type: ignore[attr-defined]
+    code, _, body = get(f"{url}/healthz")
+    assert (code, body["reason"]) == (503, "optimiser switched off")
+    assert OptimiserSwitch(h.store).enabled is False  # survives a restart
+    service.switch.set(True, source="test")
+    h.run_until(local("2023-10-15 17:00"))
+    assert get(f"{url}/healthz")[0] == 200
+    assert OptimiserSwitch(h.store).enabled is True
+    assert service.latest is not None and service.latest.plan_status == "active"
+    kinds = {c["body"]["command"] for c in h.commands()}
+    assert DeviceCommand.SET_CHARGE in kinds or DeviceCommand.SET_BASIC_MODE in kinds
+
+
+def test_token_required_for_every_request(served: tuple[Harness, ObservedService, str]) -> None:
+    h, service, _ = served
+    registry = make_registry(lambda: service.latest, h.clock.now)
+    app = StatusApp(lambda: service.latest, h.store, h.settings, registry, token="s3cret")
+    server = StatusServer(app, "127.0.0.1:0").start()
+    try:
+        for path in ("/", "/api/status", "/api/plan", "/healthz", "/metrics"):
+            assert get(server.url + path)[0] == 401
+            assert get(server.url + path, token="wrong")[0] == 401
+            assert get(server.url + path, token="s3cret")[0] in (200,)
+        assert get(server.url + "/api/status?token=s3cret")[0] == 200
+    finally:
+        server.close()
+
+
+def test_no_timestamps_from_the_wall_clock(served: tuple[Harness, ObservedService, str]) -> None:
+    _, service, _ = served
+    assert service.latest is not None
+    assert all(e.time <= service.latest.time + timedelta(seconds=1) for e in service.latest.events)
