@@ -20,6 +20,7 @@ from optimizer.cli import backtest as _backtest
 from optimizer.cli import device as _device
 from optimizer.cli import plan as _plan
 from optimizer.cli import service as _service
+from optimizer.cli import show as _show
 from optimizer.cli import tariffs as _tariffs
 from optimizer.cli.common import EXIT_BAD_INPUT, err_console, fail
 
@@ -99,6 +100,7 @@ _plan.register(app)
 _device.register(app)
 _tariffs.register(app)
 _service.register(app)
+_show.register(app)
 _backtest.register(app)
 
 

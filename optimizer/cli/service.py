@@ -51,8 +51,8 @@ def run(
     """Run the service: fetch prices, plan, poll the device and send each slot's command."""
     from optimizer.device.clock import SystemTime, TimeSource
     from optimizer.device.simulator import SimClock
-    from optimizer.service.core import Service
     from optimizer.service.runner import ScheduledRunner
+    from optimizer.service.views import observed
     from optimizer.service.wiring import open_deps
 
     settings = settings_from(config)
@@ -61,8 +61,8 @@ def run(
     clock: TimeSource = SystemTime() if speed == 1 else SimClock(datetime.now(UTC), speed=speed)
     with errors_to_exit():
         settings.device.password()  # fail now (exit 2) rather than at the first sign-in
-        with open_deps(settings, clock, dry_run=dry_run) as deps:
-            runner = ScheduledRunner(Service(deps), clock, speed)
+        with open_deps(settings, clock, dry_run=dry_run) as deps, observed(deps) as service:
+            runner = ScheduledRunner(service, clock, speed)
 
             def _stop(signum: int, frame: FrameType | None) -> None:
                 logging.getLogger(__name__).info("signal %d: finishing the job in flight", signum)
@@ -166,6 +166,9 @@ def demo(
         Path | None, typer.Option(help="Where the store and the PNG go (default: a temp dir).")
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log every job.")] = False,
+    listen: Annotated[
+        str, typer.Option(help='Serve the status page here while the demo runs ("": no page).')
+    ] = "127.0.0.1:8765",
 ) -> None:
     """Run the real service against the simulator, accelerated, on given or shipped data."""
     from optimizer.service.demo import DemoInputs, resolve, run_demo
@@ -186,10 +189,12 @@ def demo(
             f"(about {span_h * 3600 / speed:.0f} s)…",
             highlight=False,
         )
+        if listen:
+            err_console.print(f"status page: http://{listen}/ while the demo runs", highlight=False)
         started = time.monotonic()
         with demo_progress(data.start, data.end) as progress:
             result = run_demo(hours=hours, speed=speed, soc_pct=soc, workdir=workdir, data=data,
-                              progress=progress)  # fmt: skip
+                              progress=progress, listen=listen)  # fmt: skip
     if as_json:
         typer.echo(json.dumps(_demo_json(result)))
         return

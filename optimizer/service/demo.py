@@ -39,9 +39,9 @@ from optimizer.csvdata import read_energy_csv, read_prices_csv, read_series_csv
 from optimizer.device.client import ClientOptions
 from optimizer.device.simulator import CsvProfile, SimClock, SimConfig, Simulator
 from optimizer.errors import InvalidInput
-from optimizer.service.core import Service
 from optimizer.service.runner import ScheduledRunner
 from optimizer.service.summary import ActualPrices, RunSummary, iso, summarize
+from optimizer.service.views import observed
 from optimizer.service.wiring import open_deps
 from optimizer.store import Store
 from optimizer.timeseries import interval_length, local_day_bounds, require_utc, to_slots
@@ -308,11 +308,13 @@ def run_demo(
     inputs: DemoInputs | None = None,
     data: DemoData | None = None,
     progress: Callable[[datetime], None] | None = None,
+    listen: str = "",
 ) -> DemoResult:
     """Run the service for ``hours`` of simulated time from the start (``inputs``; default the
     local midnight of ``day``) with the simulated battery at ``soc_pct`` %, and summarize it.
     ``data``: the inputs already resolved (then ``inputs``, ``hours`` and ``day`` are not used).
-    ``progress``: called from another thread with the simulated time as the run goes on."""
+    ``progress``: called from another thread with the simulated time as the run goes on.
+    ``listen``: serve the status page there while the demo runs (``""``: not at all)."""
     if not 0 <= soc_pct <= 100:
         raise InvalidInput(f"--soc {soc_pct:g}: must be from 0 to 100")
     data = data or resolve(inputs or DemoInputs(), hours, day)
@@ -328,10 +330,13 @@ def run_demo(
     with Simulator(config, clock=clock, profile=profile) as sim:
         settings = demo_settings(sim, store_url, data=data)
         password = config.password
-        with open_deps(
-            settings, clock, password=lambda: password, client_options=ClientOptions()
-        ) as deps:
-            runner = ScheduledRunner(Service(deps), clock, speed)
+        with (
+            open_deps(
+                settings, clock, password=lambda: password, client_options=ClientOptions()
+            ) as deps,
+            observed(deps, listen=listen) as service,
+        ):
+            runner = ScheduledRunner(service, clock, speed)
             releaser = threading.Thread(target=_release_when_started, args=(runner, clock))
             releaser.start()
             done = threading.Event()

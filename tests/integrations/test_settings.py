@@ -62,5 +62,6 @@ def test_bad_values_are_named() -> None:
     ) == [
         'web.listen = \'8765\': must be "host:port" (e.g. "127.0.0.1:8765") or "" to switch it off',
         'mqtt.url = \'http://x\': must look like "mqtt://host:1883" or "mqtts://host:8883", or ""',
-        "mqtt.topic_prefix = 'a/#': must be a topic without wildcards, spaces or leading/trailing /",
+        "mqtt.topic_prefix = 'a/#': must be a topic without wildcards, spaces or leading/"
+        "trailing /",
     ]

@@ -8,16 +8,19 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from optimizer.cli import app
 from optimizer.domain import DeviceCommand
 from optimizer.integrations.metrics import make_registry
 from optimizer.integrations.switch import OptimiserSwitch
 from optimizer.integrations.web.server import StatusApp, StatusServer
 from optimizer.service.observe import ObservedService
-from tests.service.conftest import Harness, MakeHarness, local
+from tests.service.conftest import EXPORT_PRODUCT, PRODUCT, Harness, MakeHarness, local
 
 PLAN_FIELDS = {
     "start", "end", "action", "charge_kw", "discharge_kw", "grid_import_kwh", "grid_export_kwh",
@@ -168,3 +171,35 @@ def test_no_timestamps_from_the_wall_clock(served: tuple[Harness, ObservedServic
     _, service, _ = served
     assert service.latest is not None
     assert all(e.time <= service.latest.time + timedelta(seconds=1) for e in service.latest.events)
+
+
+def test_show_prints_the_plan_and_status_from_the_store(
+    served: tuple[Harness, ObservedService, str], tmp_path: Path
+) -> None:
+    h, service, _ = served
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[tariff]\nsource = "octopus"\nimport_product = "{PRODUCT}"\n'
+        f'export_product = "{EXPORT_PRODUCT}"\nregion = "C"\n'
+        f'[store]\nurl = "{h.settings.store.url}"\n'
+    )
+    runner = CliRunner()
+    at = ["--at", "2023-10-15T13:00:00Z"]
+    done = runner.invoke(app, ["show", "--config", str(config), "--json", *at])
+    assert done.exit_code == 0, done.output
+    doc = json.loads(done.stdout)
+    assert doc["plan"]["id"] == service.plan_id and doc["optimiser_enabled"] is True
+    latest = h.store.latest_reading()
+    assert latest is not None and doc["reading"]["soc_pct"] == latest.soc_pct
+    assert doc["today"]["day"] == "2023-10-15" and doc["yesterday"]["day"] == "2023-10-14"
+    assert doc["prices_until_utc"] is not None and doc["commands_24h"] > 0
+    done = runner.invoke(app, ["show", "--config", str(config), *at])
+    assert done.exit_code == 0, done.output
+    for text in (
+        "optimiser",
+        "SOC",
+        "prices known until",
+        "saved to date",
+        f"plan {service.plan_id}",
+    ):
+        assert text in done.stdout, text
