@@ -23,7 +23,7 @@ header h1 { font-size:1.2em; margin:0; font-weight:600; }
 #badge.ok { background:var(--ok); } #badge.bad { background:var(--bad); }
 #clock { margin-left:auto; opacity:.8; }
 main { padding:1em 1.2em; display:grid; gap:1em; }
-.cards { display:grid; grid-template-columns:repeat(auto-fit, minmax(210px, 1fr)); gap:1em; }
+.cards { display:grid; grid-template-columns:repeat(auto-fit, minmax(300px, 1fr)); gap:1em; }
 .card { background:var(--card); border-radius:10px; padding:.8em 1em;
   box-shadow:0 1px 3px rgba(0,0,0,.08); }
 .card h2 { font-size:.8em; text-transform:uppercase; letter-spacing:.05em; color:var(--mute);
