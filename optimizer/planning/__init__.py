@@ -9,14 +9,15 @@ the executable timetable, which only goes out after the acceptance gate passes.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
-from optimizer.domain import BatterySpec, GridSpec, Timetable
+from optimizer.domain import BatterySpec, GridSpec, PlanSlot, Timetable
 from optimizer.errors import InfeasiblePlan
-from optimizer.planning.dp import cost_to_go, optimal_path
+from optimizer.planning.dp import CostToGo, cost_to_go, optimal_path
 from optimizer.planning.gate import check_timetable
 from optimizer.planning.inputs import PlanOptions, Problem, build_problem, terminal_value_per_kwh
 from optimizer.planning.model import solve
@@ -63,6 +64,49 @@ def _money(problem: Problem, solution: LpSolution) -> float:
     )
 
 
+def _check_reachable(slots: list[PlanSlot], problem: Problem) -> None:
+    """``InfeasiblePlan`` naming the first slot whose import the device's commands cannot keep
+    within the grid limit (the model's continuous optimum can, by less than one power step or
+    one whole percent of SOC)."""
+    cap = problem.grid.max_import_kw * problem.dt_h
+    for slot in slots:
+        if slot.grid_import_kwh > cap + 1e-6:
+            raise InfeasiblePlan(
+                f"slot {slot.start.isoformat()}: the device's commands (whole-percent SOC "
+                f"targets, 5 % power steps) cannot keep the import within the grid limit: "
+                f"{slot.grid_import_kwh:.3f} kWh against {cap:.3f} kWh"
+            )
+
+
+def _with_slack(problem: Problem) -> Problem:
+    """``problem`` with the grid limits one whole percent of SOC (as AC energy per slot) tighter.
+
+    The cost-to-go is exact for continuous control; the device moves in whole-percent targets
+    and 5 % power steps. Where a grid limit binds (a load the import limit cannot carry alone),
+    a continuous plan on the very edge may be out of the device's reach, so the plan is made
+    with this much room and the commands are chosen within the true limits.
+    """
+    b, grid = problem.battery, problem.grid
+    slack_kw = b.kwh(1.0) / b.charge_efficiency / problem.dt_h
+    tighter = replace(
+        grid,
+        max_import_kw=max(grid.max_import_kw - slack_kw, grid.max_import_kw / 2),
+        max_export_kw=max(grid.max_export_kw - slack_kw, 0.0),
+    )
+    return replace(problem, grid=tighter)
+
+
+def _cost_to_go(problem: Problem, value: float) -> CostToGo | None:
+    """``dp.cost_to_go`` of ``problem``, or ``None`` when it is infeasible from its start."""
+    try:
+        backward = cost_to_go(problem, value)
+    except InfeasiblePlan:
+        return None
+    if not np.isfinite(backward.to_go[0].at(np.array([problem.soc_start_kwh]))[0]):
+        return None
+    return backward
+
+
 def plan_policy(problem: Problem, options: PlanOptions, with_path: bool = False) -> Policy:
     """The policy of an already checked ``Problem``: its exact cost-to-go and command choice.
 
@@ -70,18 +114,22 @@ def plan_policy(problem: Problem, options: PlanOptions, with_path: bool = False)
     Raises ``InfeasiblePlan`` naming the slot that cannot be supplied.
     """
     value = terminal_value_per_kwh(problem, options.terminal_soc_value)
-    try:
-        backward = cost_to_go(problem, value)
-    except InfeasiblePlan:
-        raise _explain_infeasible(problem) from None
-    if not np.isfinite(backward.to_go[0].at(np.array([problem.soc_start_kwh]))[0]):
+    backward = _cost_to_go(_with_slack(problem), value) or _cost_to_go(problem, value)
+    if backward is None:
         raise _explain_infeasible(problem)
     policy = Policy(problem, backward, options, value)
     if with_path:
         policy.path()
-    if policy.walk_cost() > no_battery_cost(problem) + 1e-9:
+    idle_feasible = bool(
+        np.all(
+            problem.load_kwh - problem.pv_kwh <= problem.grid.max_import_kw * problem.dt_h + 1e-9
+        )
+    )
+    if idle_feasible and policy.walk_cost() > no_battery_cost(problem) + 1e-9:
         # The device's whole-percent targets and power steps can, rarely, undo a marginal
-        # gain; doing nothing is then the better executable plan, so never act worse than it.
+        # gain; doing nothing is then the better executable plan, so never act worse than it
+        # (where doing nothing is possible at all: a load above the import limit needs the
+        # battery).
         return policy.with_idle()
     return policy
 
@@ -107,6 +155,7 @@ def plan_timetable(policy: Policy, cache: ModelCache | None = None) -> Timetable
         slots = policy.path()
         exact = f", LP did both directions in {solution.exact_slots} slots"
         status = f"optimal ({solution.solver}{exact if solution.exact_slots else ''})"
+    _check_reachable(slots, problem)
     check_timetable(slots, problem)
     discharged = sum(slot.discharge_kw for slot in slots) * problem.dt_h
     return Timetable(

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
+import numpy.typing as npt
 
 from optimizer import commands
 from optimizer.domain import Action, Command, DeviceCommand, PlanSlot
@@ -42,13 +43,17 @@ from optimizer.planning.device import (
     self_consumption_ac_kwh,
     settle_arrays,
 )
-from optimizer.planning.dp import CostToGo
+from optimizer.planning.dp import X_TOL, CostToGo, Pwl, Window
 from optimizer.planning.inputs import PlanOptions, Problem
 from optimizer.planning.solution import FLOW_TOL_KWH, TIE_BREAK_PER_KWH
 from optimizer.timeseries import FloatArray
 
 #: Options whose score is within this much (currency) of the best count as equally good.
 TIE_TOL = 1e-7
+#: Keep this far (% of capacity) from where the rest of the horizon stops being feasible.
+EDGE_MARGIN_PCT = 1.0
+#: How many slots ahead an option near such an edge is checked for a feasible follow-up.
+LOOK_AHEAD_SLOTS = 2
 #: A grid flow may exceed its limit by this much (kWh, numerical slack).
 GRID_TOL_KWH = 1e-6
 
@@ -109,6 +114,9 @@ class Policy:
         self._most_discharge_kwh = min(full, b.max_discharge_kw * dt)
         self._path: list[PlanSlot] | None = None
         self._top_kwh, self._bottom_kwh = b.kwh(b.max_soc_pct), b.kwh(b.min_soc_pct)
+        window = Window.of(problem)
+        self._floor_kwh, self._ceiling_kwh = window.floor, window.ceiling
+        self._edge_margin_kwh = b.kwh(EDGE_MARGIN_PCT)
         # Plain floats per slot (NumPy scalars cost more in the per-slot loop).
         self._load, self._pv = problem.load_kwh.tolist(), problem.pv_kwh.tolist()
         self._price_import = problem.price_import.tolist()
@@ -206,7 +214,9 @@ class Policy:
 
     # -- the choice -------------------------------------------------------------------------
 
-    def _score(self, t: int, soc_kwh: float) -> tuple[_Options, int, tuple[FloatArray, ...], float]:
+    def _score(
+        self, t: int, soc_kwh: float, look_ahead: int = LOOK_AHEAD_SLOTS
+    ) -> tuple[_Options, int, tuple[FloatArray, ...], float]:
         """Every option of slot ``t`` played from ``soc_kwh`` and scored; the best's index."""
         p, b = self.problem, self.problem.battery
         options = self._options(t, soc_kwh)
@@ -215,7 +225,8 @@ class Policy:
         )
         _, discharge, imp, exp, _, soc_end = flows
         score = imp * self._price_import[t] - exp * self._price_export[t]
-        score += np.abs(options.ac) * TIE_BREAK_PER_KWH + self.to_go[t + 1].at(soc_end)
+        after = self.to_go[t + 1]
+        score += np.abs(options.ac) * TIE_BREAK_PER_KWH + after.at(soc_end)
         if b.cycle_cost_per_kwh:
             score += discharge * b.cycle_cost_per_kwh
         # The device's modes know nothing of the planner's window: one that would charge above
@@ -232,12 +243,37 @@ class Policy:
                 exp <= self._export_cap + GRID_TOL_KWH
             )
             score = np.where(feasible, score, np.inf)
-        best = float(score.min())
-        if np.isfinite(best):
+        near = self._near_edge(after, soc_end)
+        while True:
+            best = float(score.min())
+            if not np.isfinite(best):  # nothing meets the limits: the least import (the gate
+                k = int(np.argmin(imp + exp))  # names the slot)
+                break
             k = int(np.argmax(score <= best + TIE_TOL))
-        else:  # nothing meets the limits: the least import (the gate names the slot)
-            k = int(np.argmin(imp + exp))
+            if not near[k] or self._viable(t + 1, float(soc_end[k]), look_ahead):
+                break
+            score[k] = np.inf
         return options, k, flows, float(score[k])
+
+    def _viable(self, t: int, soc_kwh: float, look_ahead: int) -> bool:
+        """Whether slot ``t`` has a device option from ``soc_kwh`` that keeps the rest feasible
+        (checked ``look_ahead`` slots deep)."""
+        if t >= self.n or look_ahead <= 0:
+            return True
+        return math.isfinite(self._score(t, soc_kwh, look_ahead - 1)[3])
+
+    def _near_edge(self, after: Pwl, soc_end: FloatArray) -> npt.NDArray[np.bool_]:
+        """Options ending within ``EDGE_MARGIN_PCT`` of an edge of ``W``'s domain that is not
+        the window's: there the rest of the horizon is only just feasible (a load the grid
+        limit cannot carry alone), for continuous control; whole-percent targets and 5 % steps
+        may fall short, so such an option is taken only if the next slots can still follow."""
+        margin = self._edge_margin_kwh
+        near = np.zeros(len(soc_end), dtype=bool)
+        if after.x[0] > self._floor_kwh + X_TOL:
+            near |= soc_end < after.x[0] + margin
+        if after.x[-1] < self._ceiling_kwh - X_TOL:
+            near |= soc_end > after.x[-1] - margin
+        return near
 
     def choose(self, t: int, soc_kwh: float) -> Choice:
         """The best device command for slot ``t`` (0-based in the plan) from ``soc_kwh``."""
