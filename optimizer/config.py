@@ -529,7 +529,7 @@ class Settings(BaseModel):
     planner: PlannerSettings = PlannerSettings()
     device: DeviceSettings = DeviceSettings()
     tariff: TariffSettings = TariffSettings()
-    store: StoreSettings = StoreSettings()
+    store: StoreSettings = Field(default_factory=StoreSettings)  # its url: per user, at load
     service: ServiceSettings = ServiceSettings()
     backtest: BacktestSettings = BacktestSettings()
     web: WebSettings = WebSettings()

@@ -9,14 +9,18 @@ it and every reader honours it.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from optimizer.errors import InvalidInput
-from optimizer.units import PRICE_UNITS, check_magnitude, price_factor
+from optimizer.units import PRICE_UNITS, check_magnitude, price_factor, typical_level
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "PRICE_UNITS",
@@ -147,13 +151,19 @@ def read_series_csv(path: Path | str, column: str | None = None) -> pd.Series:
 
 
 def read_prices_csv(
-    path: Path, option: str, unit: str | None, default_unit: str, unit_option: str
+    path: Path,
+    option: str,
+    unit: str | None,
+    default_unit: str,
+    unit_option: str,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[pd.Series, str]:
     """Prices per kWh from a ``price`` file, and the unit they were in.
 
     The unit is the file's ``unit`` column, else ``unit`` (the option's value), else
     ``default_unit``; a file and an option that disagree are an error. Converted prices outside
-    the plausible range are refused naming ``unit_option``. Every message starts with ``option``.
+    the plausible range are refused naming ``unit_option``; a median unlike any real tariff is
+    a warning (``warn``, default: logged). Every message starts with ``option``.
     """
     try:
         series = read_series_csv(path, "price")
@@ -170,6 +180,9 @@ def read_prices_csv(
         if len(converted):
             low, high = float(converted.min()), float(converted.max())
             check_magnitude(low, high, chosen, said_by, str(path))
+            odd = typical_level(float(converted.abs().median()), chosen, said_by, str(path))
+            if odd is not None:
+                (warn or log.warning)(f"{option} {odd}")
     except InvalidInput as exc:
         raise InvalidInput(f"{option} {exc}") from None
     return converted, chosen

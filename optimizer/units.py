@@ -31,6 +31,9 @@ ENERGY_UNITS: dict[str, float] = {"kWh": 1.0, "Wh": 0.001}
 #: (low, high) currency units per kWh that a price series may reach once converted: EU spot
 #: prices have touched -0.5 and 4 per kWh at their extremes; beyond that the unit is wrong.
 PLAUSIBLE_PER_KWH = (-1.0, 5.0)
+#: (low, high) of the median absolute price per kWh of real tariffs (spot without taxes to
+#: retail with them, crises included); outside it a wrong unit is likely (a warning).
+TYPICAL_MEDIAN_PER_KWH = (0.002, 0.75)
 _GENERIC = re.compile(r"([A-Z]{3})/(kWh|MWh)")
 
 
@@ -60,6 +63,19 @@ def energy_factor(unit: str) -> float:
         return ENERGY_UNITS[unit]
     except KeyError:
         raise InvalidInput(f"energy unit {unit!r} is not known; use kWh or Wh") from None
+
+
+def typical_level(median_abs: float, unit: str, option: str, what: str) -> str | None:
+    """A warning when the median absolute converted price is outside ``TYPICAL_MEDIAN_PER_KWH``
+    (EUR/MWh read as p/kWh: 10x too high), naming ``what``, the unit and ``option``."""
+    lo, hi = TYPICAL_MEDIAN_PER_KWH
+    if lo <= median_abs <= hi:
+        return None
+    factor = PRICE_UNITS.get(unit, 1.0)
+    return (
+        f"{what}: the median price is {median_abs / factor:g} {unit} = {median_abs:g} per kWh, "
+        f"unlike any real tariff ({lo:g}..{hi:g} per kWh): is {option} {unit} right?"
+    )
 
 
 def check_magnitude(low: float, high: float, unit: str, option: str, what: str) -> None:

@@ -37,7 +37,7 @@ NO_LOAD_NOTE = (
 )
 NO_LOAD_NO_EXPORT_NOTE = (
     "no --load and no --export-prices: the plan assumes the house uses nothing and exports earn "
-    "nothing, so the battery has nothing to do (all idle, cost 0)"
+    "nothing, so the battery can only earn from negative prices (otherwise all idle, cost 0)"
 )
 
 
@@ -59,9 +59,17 @@ def _prices(
 
     if path is None:
         return None, None
-    series, used = read_prices_csv(path, option, unit, settings.tariff.csv_unit, "--price-unit")
+    series, used = read_prices_csv(
+        path, option, unit, settings.tariff.csv_unit, "--price-unit", warn=_warn
+    )
     minutes = settings.planner.slot_minutes
     return to_slots(series, minutes, "price", f"{option} {path}"), used
+
+
+def _warn(message: str) -> None:
+    from optimizer.cli.common import err_console
+
+    err_console.print(f"[bold yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
 
 
 def options_from(settings: Settings, slots: int | None) -> PlanOptions:
