@@ -22,6 +22,7 @@ the same model takes many minutes. ``tests/planning`` check it against an indepe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -40,18 +41,24 @@ SLOPE_TOL = 1e-9
 MAX_ROUNDS = 200
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Pwl:
     """A continuous piecewise-linear function on ``[x[0], x[-1]]`` (+inf outside)."""
 
     x: FloatArray
     y: FloatArray
 
+    @cached_property
+    def _padded(self) -> tuple[FloatArray, FloatArray]:
+        """``x``/``y`` with the end values held ``X_TOL`` beyond each end (one ``interp``)."""
+        x = np.concatenate([[self.x[0] - X_TOL], self.x, [self.x[-1] + X_TOL]])
+        y = np.concatenate([[self.y[0]], self.y, [self.y[-1]]])
+        return x, y
+
     def at(self, points: FloatArray) -> FloatArray:
-        """Values at ``points``; +inf outside the domain."""
-        out = np.interp(points, self.x, self.y)
-        outside = (points < self.x[0] - X_TOL) | (points > self.x[-1] + X_TOL)
-        return np.where(outside, np.inf, out)
+        """Values at ``points``; +inf outside the domain (more than ``X_TOL`` beyond an end)."""
+        x, y = self._padded
+        return np.interp(points, x, y, left=np.inf, right=np.inf)
 
     def slope(self, point: float, side: str) -> float:
         """Slope just left (``side="left"``) or right of ``point``, the end piece at the ends."""
