@@ -4,6 +4,7 @@ the "optimiser enabled" switch) on the simulator over real sockets, stepped on a
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from optimizer.domain import DeviceCommand
 from optimizer.integrations.metrics import make_registry
 from optimizer.integrations.switch import OptimiserSwitch
 from optimizer.integrations.web.server import StatusApp, StatusServer
+from optimizer.service.demo import run_demo
 from optimizer.service.observe import ObservedService
 from tests.service.conftest import EXPORT_PRODUCT, PRODUCT, Harness, MakeHarness, local
 
@@ -203,3 +205,25 @@ def test_show_prints_the_plan_and_status_from_the_store(
         f"plan {service.plan_id}",
     ):
         assert text in done.stdout, text
+
+
+def test_demo_serves_the_page_while_it_runs(tmp_path: Path) -> None:
+    """``demo``'s APScheduler path with the views: the page answers from the running service."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    answers: list[dict[str, Any]] = []
+
+    def progress(_now: object) -> None:  # called from the demo's reporter, the last time at the end
+        code, _, body = get(f"http://127.0.0.1:{port}/api/status")
+        if code == 200:
+            answers.append(body)
+
+    result = run_demo(hours=1.0, speed=900, workdir=tmp_path, listen=f"127.0.0.1:{port}",
+                      progress=progress)  # fmt: skip
+    assert answers, "the page never answered during the demo"
+    last = answers[-1]
+    assert last["currency"] == "GBP" and last["soc_pct"] is not None and last["plan_id"]
+    assert result.summary.commands_sent >= 1
+    with pytest.raises(urllib.error.URLError, match="refused"):  # closed with the demo
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
