@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -13,11 +13,13 @@ from optimizer.planning.inputs import PlanOptions, Problem
 from optimizer.planning.policy import slot_row
 
 
-def played_slots(problem: Problem, chosen: Sequence[Command]) -> list[PlanSlot]:
-    """Slots that run ``chosen`` commands in order, with the SOC path they really give."""
+def walked_slots(problem: Problem, command_at: Callable[[int, float], Command]) -> list[PlanSlot]:
+    """Every slot of ``problem`` running ``command_at(t, soc_kwh)`` from the SOC the earlier
+    slots reach (on the problem's forecast), with the outcome the device model gives."""
     slots: list[PlanSlot] = []
     soc = problem.soc_start_kwh
-    for t, command in enumerate(chosen):
+    for t in range(problem.n):
+        command = command_at(t, soc)
         outcome = apply_command(
             command, soc, float(problem.load_kwh[t]), float(problem.pv_kwh[t]), problem.dt_h,
             problem.battery, problem.grid,
@@ -25,6 +27,11 @@ def played_slots(problem: Problem, chosen: Sequence[Command]) -> list[PlanSlot]:
         slots.append(slot_row(problem, t, soc, command, outcome))
         soc = outcome.soc_end_kwh
     return slots
+
+
+def played_slots(problem: Problem, chosen: Sequence[Command]) -> list[PlanSlot]:
+    """Slots that run ``chosen`` commands in order (one per slot), with the SOC path they give."""
+    return walked_slots(problem, lambda t, _soc: chosen[t])
 
 
 def idle_slots(problem: Problem, options: PlanOptions) -> list[PlanSlot]:

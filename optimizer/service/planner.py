@@ -25,7 +25,7 @@ from optimizer.planning import PlanOptions, Policy, Problem, build_problem, plan
 from optimizer.planning.device import apply_command, idle_command
 from optimizer.planning.gate import check_timetable
 from optimizer.planning.policy import slot_row
-from optimizer.planning.timetable import no_battery_cost
+from optimizer.planning.timetable import no_battery_cost, walked_slots
 from optimizer.store import Store
 from optimizer.timeseries import to_slots
 
@@ -154,17 +154,10 @@ def make_plan(
 def walked(problem: Problem, chooser: SlotChooser, name: str) -> Timetable:
     """The timetable ``chooser`` gives along the forecast from the start SOC (idle past its
     end), SOC path from the device model, through the acceptance gate."""
-    slots: list[PlanSlot] = []
-    soc = problem.soc_start_kwh
     idle = idle_command()
-    for k in range(problem.n):
-        command = chooser.command_at(k, soc) if k < len(chooser) else idle
-        outcome = apply_command(
-            command, soc, float(problem.load_kwh[k]), float(problem.pv_kwh[k]), problem.dt_h,
-            problem.battery, problem.grid,
-        )  # fmt: skip
-        slots.append(slot_row(problem, k, soc, command, outcome))
-        soc = outcome.soc_end_kwh
+    slots = walked_slots(
+        problem, lambda k, soc: chooser.command_at(k, soc) if k < len(chooser) else idle
+    )
     check_timetable(slots, problem)
     cost = sum(s.cost for s in slots)
     return Timetable(tuple(slots), f"strategy {name}", cost, no_battery_cost(problem), 0.0,
