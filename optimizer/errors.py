@@ -46,6 +46,11 @@ class StoreError(XStorageError):
     """The history store could not read or write."""
 
 
+class StoreConflict(StoreError):
+    """A write conflicts with what is stored (e.g. a second reading at the same time): the
+    store works, this one record cannot be written."""
+
+
 class DeviceError(XStorageError):
     """Anything that went wrong talking to the xStorage Home."""
 
@@ -64,6 +69,16 @@ class NotXStorage(DeviceRefused):
 
 class AuthError(DeviceError):
     """Sign-in failed: wrong credentials, or a 401 that survives a fresh token."""
+
+
+class CredentialsRejected(AuthError):
+    """The device answered a sign-in with a definite "wrong credentials" (or wrong inverter
+    serial): final. Nothing else about a sign-in is final; the service exits 3 on this one."""
+
+
+class SignInFailed(DeviceUnreachable):
+    """A sign-in the device answered with an error that is not a verdict on the credentials
+    (``err_internal``, an unknown code, a 5xx): retried with backoff."""
 
 
 class LockedOut(AuthError):

@@ -71,6 +71,8 @@ def run(
             signal.signal(signal.SIGTERM, _stop)
             signal.signal(signal.SIGINT, _stop)
             runner.run()
+            if service.fatal is not None:  # a definite wrong password: exit 3, no restart
+                raise service.fatal
 
 
 def summary_table(summary: RunSummary, title: str, wall_s: float) -> Table:

@@ -2,8 +2,11 @@
 
 * A token is used for at most ``renew_after`` (55 min; the device drops it at about 60 min).
 * Sign-ins are serialised by a lock; a thread that waited reuses the token just obtained.
-* Wrong credentials are remembered: later calls raise the same ``AuthError`` without asking the
-  device again (repeated failures would lock the account). Build a new client after fixing them.
+* Only a definite verdict on the credentials (``err_wrong_credentials``, a wrong inverter serial,
+  malformed credentials) is final (``CredentialsRejected``): later calls raise it again without
+  asking the device (repeated failures would lock the account). Build a new client after fixing
+  them. Any other failed sign-in (``err_internal``, an unknown code, a 5xx) is ``SignInFailed``:
+  retried, but not before a backoff (``SIGN_IN_RETRY``, doubling up to ``lockout_backoff``).
 * A lockout (``errCode`` 10 or ``err_code_too_many_failed_signin``) blocks every sign-in for at
   least ``lockout_backoff`` (10 min) and raises ``LockedOut`` with the seconds left.
 """
@@ -22,17 +25,23 @@ from optimizer.device.clock import TimeSource
 from optimizer.device.wire import LOCKOUT_CODES, error_code, json_or_none, result_of
 from optimizer.errors import (
     AuthError,
+    CredentialsRejected,
     DeviceRefused,
-    DeviceUnreachable,
     LockedOut,
     NotXStorage,
+    SignInFailed,
 )
 
 log = logging.getLogger(__name__)
 
 RENEW_AFTER = timedelta(minutes=55)
 LOCKOUT_BACKOFF = timedelta(minutes=10)
+SIGN_IN_RETRY = timedelta(seconds=30)
 TECH_EMAIL = "anything@anything.com"
+# Answers that are a verdict on the credentials themselves: retrying them can only lock the account.
+FINAL_CODES = frozenset(
+    {"err_wrong_credentials", "err_invalid_inverter_sn", "err_invalid_credentials"}
+)
 
 
 def sign_in_body(username: str, password: str, user_type: str, inverter_sn: str) -> dict[str, str]:
@@ -72,18 +81,19 @@ def sign_in_error(response: httpx.Response, who: str, backoff: timedelta) -> Exc
             f"(errCode {code}); not trying again for {seconds / 60:g} minutes",
             seconds,
         )
-    if status >= 500:
-        return DeviceUnreachable(
-            f"sign-in as {who}: the device failed (HTTP {status}, errCode {code})"
-        )
     if code == "err_invalid_inverter_sn":
-        return AuthError(
+        return CredentialsRejected(
             f"sign-in as {who}: the device rejected device.inverter_sn (errCode {code})"
         )
-    return AuthError(
-        f"sign-in as {who}: wrong user name or password (HTTP {status}"
-        + (f", errCode {code})" if code else ")")
-        + "; fix the password, then start again (no further sign-ins are attempted)"
+    if code in FINAL_CODES:
+        return CredentialsRejected(
+            f"sign-in as {who}: wrong user name or password (HTTP {status}, errCode {code}); "
+            "fix the password, then start again (no further sign-ins are attempted)"
+        )
+    return SignInFailed(
+        f"sign-in as {who}: the device answered HTTP {status}"
+        + (f", errCode {code}" if code else " without an error code")
+        + " (not a verdict on the password); signing in again later"
     )
 
 
@@ -115,6 +125,8 @@ class TokenKeeper:
         self._issued_at: datetime | None = None
         self._locked_until: datetime | None = None
         self._refused: AuthError | None = None
+        self._retry_at: datetime | None = None
+        self._failures = 0
 
     def __repr__(self) -> str:
         state = "token" if self._token else "no token"
@@ -148,6 +160,9 @@ class TokenKeeper:
             raise LockedOut(
                 f"the device locked the account; not signing in again for {left:.0f} s", left
             )
+        if self._retry_at is not None and now < self._retry_at:
+            left = (self._retry_at - now).total_seconds()
+            raise SignInFailed(f"the last sign-in failed; not signing in again for {left:.0f} s")
 
     def _fresh(self, now: datetime) -> str:
         self._token = None
@@ -157,10 +172,16 @@ class TokenKeeper:
             wait = max(exc.retry_after_s, self._lockout_backoff.total_seconds())
             self._locked_until = now + timedelta(seconds=wait)
             raise
-        except AuthError as exc:
+        except CredentialsRejected as exc:
             self._refused = exc
             raise
+        except SignInFailed:
+            self._failures += 1
+            wait = min(SIGN_IN_RETRY * 2 ** (self._failures - 1), self._lockout_backoff)
+            self._retry_at = now + wait
+            raise
         self._token, self._issued_at = token, self._time.now()
+        self._failures, self._retry_at = 0, None
         return token
 
     def snapshot(self) -> dict[str, Any]:

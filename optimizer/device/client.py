@@ -8,6 +8,11 @@ technician endpoint), ``ReadBackMismatch`` (a command did not show up in ``curre
 Retries: reads are retried (3 attempts, exponential backoff) after transport errors and 5xx; a
 command or a sign-in is retried once, and only when the connection was never established, so a
 command is never sent twice.
+
+Two clocks: ``time`` (the service's, which ``--speed`` accelerates) ages tokens and lockouts;
+``wait`` (real time unless injected) paces what models the physical device: the read-back
+window and the pauses between retries. The device's status lags in real seconds whatever the
+service's speed, and HTTP timeouts are real seconds too.
 """
 
 from __future__ import annotations
@@ -71,7 +76,8 @@ class XStorageClient:
     """Talks to one xStorage Home over an injected ``httpx.Client``.
 
     ``password`` defaults to ``settings.password`` (env variable or file) and is called only at
-    sign-in; the client keeps no copy. ``time`` supplies now/monotonic/sleep (tests inject one).
+    sign-in; the client keeps no copy. ``time`` supplies now/monotonic/sleep for tokens (tests
+    inject one); ``wait`` supplies monotonic/sleep for read-back and retry pauses (default: real).
     """
 
     def __init__(
@@ -82,11 +88,13 @@ class XStorageClient:
         password: Callable[[], str] | None = None,
         time: TimeSource | None = None,
         options: ClientOptions | None = None,
+        wait: TimeSource | None = None,
     ) -> None:
         self._settings = settings
         self._http = http
         self._password = password or settings.password
         self._time = time or SystemTime()
+        self._wait = wait or SystemTime()
         self._options = options or ClientOptions()
         self._base = settings.url.rstrip("/")
         self._tokens = TokenKeeper(self._sign_in, self._time)
@@ -126,7 +134,7 @@ class XStorageClient:
     def _pause(self, attempt: int, what: str, why: str) -> None:
         delay = self._options.backoff_s * 2 ** (attempt - 1)
         log.warning("%s failed (%s); retrying in %.1f s", what, why, delay)
-        self._time.sleep(delay)
+        self._wait.sleep(delay)
 
     def _unreachable(self, what: str, exc: httpx.TransportError) -> Exception:
         pin = pin_mismatch_in(exc)
@@ -223,26 +231,27 @@ class XStorageClient:
         commands.validate(command)
         if command.action == commands.ACTION_DISCHARGE:
             commands.check_floor(command, self.settings().backup_level_pct)
-        log.info("sending command %s", command.body())
         result = self._call("POST", "/api/device/command", idempotent=False, json=command.body())
         accepted = CurrentMode.model_validate(result if isinstance(result, dict) else {})
+        log.info("command accepted (HTTP 200): %s", command.body())
         confirmed = self.confirm(command) if confirm else None
         return CommandResult(command, accepted, confirmed)
 
     def confirm(self, command: Command) -> CurrentMode:
-        """Poll status until ``currentMode`` shows ``command``, else raise ``ReadBackMismatch``."""
+        """Poll status until ``currentMode`` shows ``command``, else raise ``ReadBackMismatch``
+        (the window is in ``wait``'s seconds: real time unless injected)."""
         opts = self._options
-        deadline = self._time.monotonic() + opts.readback_timeout_s
+        deadline = self._wait.monotonic() + opts.readback_timeout_s
         reads = 0
         while True:
-            self._time.sleep(opts.readback_interval_s)
+            self._wait.sleep(opts.readback_interval_s)
             status = self.status()
             reads += 1
             problems = commands.differences(command, status.current_mode_raw)
             if not problems and status.current_mode is not None:
                 log.info("command confirmed after %d status read(s)", reads)
                 return status.current_mode
-            if self._time.monotonic() >= deadline:
+            if self._wait.monotonic() >= deadline:
                 raise ReadBackMismatch(
                     f"{command.command} not confirmed: after {reads} status reads over "
                     f"{opts.readback_timeout_s:g} s currentMode shows " + "; ".join(problems)
@@ -296,8 +305,9 @@ def open_client(
     *,
     time: TimeSource | None = None,
     options: ClientOptions | None = None,
+    wait: TimeSource | None = None,
 ) -> Iterator[XStorageClient]:
     """A client over a fresh ``httpx.Client`` built from ``settings``; closed on exit."""
     opts = options or ClientOptions()
     with build_http_client(settings, opts.timeout) as http:
-        yield XStorageClient(settings, http, time=time, options=opts)
+        yield XStorageClient(settings, http, time=time, options=opts, wait=wait)

@@ -11,11 +11,20 @@ Jobs (``Service.jobs()``), each with the simulated/real time it is next due:
 
 What to send is decided by ``decision.decide`` (pure). The plan and every command sent live in the
 store, so a restarted service resumes the current slot without sending its command again.
+
+Control never depends on a side job or a write: ``tariffs`` and ``metrics`` are side jobs
+(``SIDE_JOBS``: the scheduler runs them on their own thread, so a hanging tariff server or a slow
+metrics import never holds up a command; new prices come back to the control thread as a
+follow-up, the re-plan); readings and command records go through an ``Outbox`` that is written
+after the command went out and keeps them in memory while the store fails; a plan that cannot be
+stored is still followed. Only a definite "wrong password" stops the service (``fatal``: the
+runner stops and ``run`` exits 3); every other device or sign-in failure is retried with backoff.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -24,15 +33,16 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from optimizer import commands
 from optimizer.backtest.registry import resolve
 from optimizer.device.models import EnergyFlow
 from optimizer.domain import Command, DeviceCommand, PlanSlot
 from optimizer.errors import (
+    CredentialsRejected,
     DeviceError,
     InfeasiblePlan,
     InvalidInput,
     LockedOut,
-    ReadBackMismatch,
     SolverError,
     StoreError,
 )
@@ -46,18 +56,25 @@ from optimizer.service.decision import (
     current_slot,
     decide,
     is_stale,
+    runs,
 )
 from optimizer.service.feeds import FOREVER, MetricsFeed, TariffFeed
+from optimizer.service.outbox import Outbox
 from optimizer.service.planner import Plan, make_plan, slot_start
 from optimizer.service.wiring import Deps
 from optimizer.store.records import CommandRecord, Reading
 
 log = logging.getLogger(__name__)
 
+# Jobs off the control path: the scheduler runs them on their own worker. When one returns a
+# callable, that follow-up runs on the control thread (at once).
+SIDE_JOBS = frozenset({"tariffs", "metrics"})
+
 
 @dataclass(frozen=True)
 class Job:
-    """A named job: ``run`` it, then ask ``next_due(now)`` when it should run again (UTC)."""
+    """A named job: ``run`` it, then ask ``next_due(now)`` when it should run again (UTC).
+    ``run`` may return a callable: a follow-up for the control thread (see ``SIDE_JOBS``)."""
 
     name: str
     run: Callable[[], object]
@@ -128,6 +145,11 @@ class Service:
         self._progress_slot: datetime | None = None
         self._last_saved: datetime | None = None
         self._dry_logged: tuple[datetime | None, dict[str, object]] | None = None
+        self.fatal: CredentialsRejected | None = None
+        self.real: Callable[[], float] = time.monotonic  # physical seconds (tests inject)
+        self._accepted_real: float | None = None
+        self._mismatch_noted: datetime | None = None
+        self.outbox = Outbox(deps.store, deps.clock.now)
         self.tariffs = TariffFeed(deps.settings, deps.store, deps.tariff_http, deps.clock)
         self.metrics = MetricsFeed(deps.settings, deps.store, deps.device, deps.clock)
         self._resume()
@@ -174,17 +196,24 @@ class Service:
                 lambda now: now + timedelta(minutes=s.metrics_minutes)),
         ]  # fmt: skip
 
-    def fetch_tariffs(self) -> None:
-        """Fetch prices if due; re-plan and act when new prices arrived."""
-        if self.tariffs.run() and self.reading is not None:
+    def fetch_tariffs(self) -> Callable[[], None] | None:
+        """Fetch prices if due (a side job); when new prices arrived, return the follow-up for
+        the control thread: re-plan and act."""
+        return self.new_prices if self.tariffs.run() else None
+
+    def new_prices(self) -> None:
+        """New prices are stored: re-plan and act (on the control thread)."""
+        if self.reading is not None:
             self.replan("new prices")
             self.act()
+        self.outbox.flush()
 
     def poll(self) -> None:
-        """Read the device, store the reading, and decide."""
+        """Read the device, decide and act, then store the reading."""
         fresh = self.read()
         if fresh or (is_stale(self.reading, self.clock.now(), self.limits) and not self._locked()):
             self.act()
+        self.outbox.flush()
 
     def on_slot(self) -> None:
         """At a slot boundary: read, re-plan from the measured SOC (unless this slot's plan
@@ -201,6 +230,7 @@ class Service:
         ):
             self.replan("slot boundary")
         self.act()
+        self.outbox.flush()
 
     def _replan_due(self, start: datetime) -> bool:
         """Whether the cadence asks for a new plan at the slot starting ``start``: every slot,
@@ -235,8 +265,16 @@ class Service:
             ends = window[1] if window else None
         flow = status.energy_flow
         self.reading = Observation(now, flow.soc_pct, status.current_mode_raw, ends)
+        self._note_confirmation()
         self._save_reading(status.current_mode_raw, flow, now)
         return True
+
+    def _note_confirmation(self) -> None:
+        """The status shows the command the device accepted: confirmed."""
+        p = self.progress
+        if p.accepted is not None and not p.confirmed and runs(self.reading, p.accepted):
+            log.info("device confirms %s", p.accepted.body())
+            self.progress = replace(p, confirmed=True, readback_failures=0)
 
     def _save_reading(self, mode: dict[str, Any] | None, flow: EnergyFlow, now: datetime) -> None:
         if self._last_saved is not None and now <= self._last_saved:
@@ -244,7 +282,7 @@ class Service:
         params = mode.get("parameters") if mode else None
         action = params.get("action") if isinstance(params, dict) else None
         label = "/".join(str(x) for x in ((mode or {}).get("command"), action) if x)
-        self.store.save_reading(
+        self.outbox.put(
             Reading(now, flow.soc_pct, str(flow.battery_status), label or "unknown",
                     flow.grid_power_w, flow.load_w, flow.pv_w, flow.battery_power_w)
         )  # fmt: skip
@@ -254,6 +292,12 @@ class Service:
         now = self.clock.now()
         self.device_failures += 1
         s = self.settings.service
+        if isinstance(exc, CredentialsRejected):
+            if self.fatal is None:
+                log.error("device: %s; stopping (exit 3)", exc)
+            self.fatal = exc
+            self.device_retry_at = FOREVER
+            return
         if isinstance(exc, LockedOut):
             delay = max(exc.retry_after_s, s.poll_seconds)
         else:
@@ -273,14 +317,11 @@ class Service:
         soc = self.reading.soc_pct
         try:
             plan = make_plan(self.store, self.settings, now, soc, self.strategy)
-            timetable = plan.timetable
-            inputs = {"why": why, "soc_pct": soc, "now": now.isoformat()}
-            plan_id = self.store.save_plan(timetable, self.settings.service.strategy, inputs, now)
         except (InvalidInput, InfeasiblePlan, SolverError, StoreError) as exc:
             log.warning("re-plan (%s) failed: %s", why, exc)
             return
-        if self.plan_id is not None:
-            self.store.set_plan_status(self.plan_id, "superseded")
+        timetable = plan.timetable
+        plan_id = self._save_plan(plan, why, soc, now)
         self.slots = tuple(_planned(slot, now) for slot in timetable.slots)
         self.plan, self.plan_id = plan, plan_id
         self._chosen_for = timetable.slots[0].start  # chosen from the SOC just measured
@@ -289,6 +330,20 @@ class Service:
         log.info("plan %d (%s): %d slots from SOC %g %%, cost %.2f vs %.2f idle; now %s",
                  plan_id, why, len(timetable.slots), soc, timetable.cost,
                  timetable.no_battery_cost, first.command.body())  # fmt: skip
+
+    def _save_plan(self, plan: Plan, why: str, soc: float, now: datetime) -> int | None:
+        """Store the new plan and supersede the old one; ``None`` when the store fails (the
+        plan is followed all the same)."""
+        inputs = {"why": why, "soc_pct": soc, "now": now.isoformat()}
+        strategy = self.settings.service.strategy
+        try:
+            plan_id = self.store.save_plan(plan.timetable, strategy, inputs, now)
+            if self.plan_id is not None:
+                self.store.set_plan_status(self.plan_id, "superseded")
+        except StoreError as exc:
+            log.warning("re-plan (%s): the plan is in force but not stored (%s)", why, exc)
+            return None
+        return plan_id
 
     # -- acting ---------------------------------------------------------------------------
 
@@ -317,8 +372,50 @@ class Service:
         self._choose_slot(now, start)
         if self._progress_slot != start:
             self._progress_slot = start
-            self.progress = replace(self.progress, readback_failures=0)
-        return decide(self.slots, self.reading, now, self.limits, self.progress)
+            self.progress = replace(self.progress, sends=0, accepted=None, accepted_at=None,
+                                    confirmed=False)  # fmt: skip
+        self._check_overdue(now, start)
+        price = self.import_price(now, start)
+        return decide(self.slots, self.reading, now, self.limits, self.progress, price)
+
+    def _check_overdue(self, now: datetime, start: datetime) -> None:
+        """An accepted command the status has not shown for ``confirm_window_s`` (and
+        ``confirm_real_s`` real seconds: the device lags in real time) is a read-back mismatch:
+        counted once per command, logged once per slot. It is not sent again."""
+        p, lim = self.progress, self.limits
+        if p.accepted is None or p.confirmed or p.accepted_at is None:
+            return
+        if (now - p.accepted_at).total_seconds() < lim.confirm_window_s:
+            return
+        if self._accepted_real is None or self.real() - self._accepted_real < lim.confirm_real_s:
+            return
+        failures = p.readback_failures + 1
+        self._accepted_real = None  # counted: not again for this command
+        if self._mismatch_noted != start:
+            self._mismatch_noted = start
+            shown = (self.reading.mode or {}).get("command") if self.reading else None
+            level = logging.ERROR if failures >= lim.max_readback_failures else logging.WARNING
+            log.log(
+                level,
+                "READ-BACK MISMATCH (%d in a row): the device accepted %s at %s but its status "
+                "still shows %s; not sent again in this slot (logged once per slot)",
+                failures, p.accepted.body(), p.accepted_at.isoformat(), shown,
+            )  # fmt: skip
+        self.progress = replace(p, readback_failures=failures)
+
+    def import_price(self, now: datetime, start: datetime) -> float | None:
+        """The import price of the slot at ``now`` (currency/kWh): from the plan, else the
+        store; ``None`` when unknown."""
+        if self.plan is not None:
+            k = self.plan.slot_index(start)
+            if k is not None:
+                return float(self.plan.problem.price_import[k])
+        try:
+            end = start + timedelta(minutes=self.settings.planner.slot_minutes)
+            known = self.store.prices(self.settings.tariff.import_code(), start, end)
+        except StoreError:
+            return None
+        return float(known.iloc[0]) if len(known) else None
 
     def act(self) -> None:
         """Decide and carry it out (re-plan at most once per call)."""
@@ -339,7 +436,7 @@ class Service:
         now = self.clock.now()
         slot = current_slot(self.slots, now)
         if decision.fallback:
-            log.warning("fail-safe: %s; sending %s", decision.reason, command.command)
+            log.warning("fail-safe: %s; fallback %s", decision.reason, command.command)
         if self.deps.dry_run:
             key = (slot.start if slot else None, command.body())
             if key != self._dry_logged:
@@ -350,31 +447,30 @@ class Service:
             now, command.body(), slot_start=slot.start if slot else None, plan_id=self.plan_id
         )
         record = self._deliver(command, record)
-        self.store.save_command(record)
+        self.outbox.put(record)
 
     def _deliver(self, command: Command, record: CommandRecord) -> CommandRecord:
-        """Send ``command``; return ``record`` completed with the answer or the error."""
-        failures = self.progress.readback_failures
+        """Send ``command`` (confirmed later by the polls, never by blocking here); return
+        ``record`` completed with the answer or the error."""
+        self.progress = replace(self.progress, sends=self.progress.sends + 1)
         try:
-            result = self.deps.device.send(command)
-        except ReadBackMismatch as exc:
-            failures += 1
-            level = (
-                logging.ERROR if failures >= self.limits.max_readback_failures else logging.WARNING
-            )
-            log.log(level, "READ-BACK MISMATCH %d/%d: %s", failures,
-                    self.limits.max_readback_failures, exc)  # fmt: skip
-            self.progress = replace(self.progress, last_sent=command, last_sent_at=record.sent_at,
-                                    readback_failures=failures)  # fmt: skip
-            return replace(record, ok=False, error=str(exc))
+            result = self.deps.device.send(command, confirm=False)
         except DeviceError as exc:
             self._device_failed(exc)
             return replace(record, ok=False, error=str(exc))
         except InvalidInput as exc:
             log.error("command refused before sending: %s", exc)
             return replace(record, ok=False, error=str(exc))
-        log.info("sent %s", command.body())
+        response = result.accepted.model_dump(mode="json")
+        echo = commands.differences(command, result.accepted.model_dump(mode="json", by_alias=True))
         self.progress = replace(self.progress, last_sent=command, last_sent_at=record.sent_at)
-        readback = result.confirmed.model_dump(mode="json") if result.confirmed else None
-        return replace(record, ok=True, response=result.accepted.model_dump(mode="json"),
-                       readback=readback)  # fmt: skip
+        if echo:
+            log.warning("sent %s; the device's answer differs: %s", command.body(),
+                        "; ".join(echo))  # fmt: skip
+            error = "answer does not echo the command: " + "; ".join(echo)
+            return replace(record, ok=False, response=response, error=error)
+        self.progress = replace(self.progress, accepted=command, accepted_at=record.sent_at,
+                                confirmed=runs(self.reading, command))  # fmt: skip
+        self._accepted_real = self.real()
+        log.info("sent %s (accepted)", command.body())
+        return replace(record, ok=True, response=response)

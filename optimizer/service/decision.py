@@ -4,15 +4,22 @@ Nothing here does I/O or reads a clock, so every rule tests with plain values. T
 order:
 
 1. No plan slot covers ``now`` → the fallback mode (no valid plan or prices).
-2. Read-back failed ``max_readback_failures`` times in this slot → the fallback mode.
+2. ``max_readback_failures`` commands in a row were accepted but never shown by the status →
+   the fallback mode (until the status confirms one).
 3. No reading, or the latest is older than ``stale_after_s`` → stop forcing: a charge or
    discharge slot becomes the fallback mode (an idle slot stays idle).
 4. The measured SOC is outside the slot's planned SOC band (``planned_band``) by more than
    ``soc_tolerance_pct``
    (and the plan is at least ``replan_min_s`` old) → re-plan.
 5. Otherwise the slot's command. It is skipped when the device already runs exactly that mode
-   and the mode lasts past the slot's end (plus a margin), or when it was just sent and the
-   status has not caught up yet (the device shows a new mode only after a few seconds).
+   and the mode lasts past the slot's end (plus a margin); when the device accepted exactly that
+   command in this slot (HTTP 200 echoing it) and the status has not shown it yet (the status
+   lags, sometimes for longer than a poll: it is not sent again, however long it lags); when it
+   was just sent; and when ``max_sends_per_slot`` commands went out in this slot already.
+
+The fallback mode (rules 1-3) is ``limits.fallback_mode``, except at a negative import price,
+where self-consumption would discharge the battery to avoid being paid to import: then the
+fallback holds the battery in basic mode.
 
 SOC is in percent, times are aware UTC datetimes, durations in seconds.
 """
@@ -70,17 +77,28 @@ class Limits:
     replan_min_s: float = 300.0
     confirm_grace_s: float = 30.0
     cover_margin_s: float = 300.0
+    max_sends_per_slot: int = 3
+    # A command the device accepted but its status has not shown after this long (service
+    # seconds) *and* ``confirm_real_s`` real seconds is a read-back mismatch (logged, counted).
+    confirm_window_s: float = 600.0
+    confirm_real_s: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """What the executor already did: the last command sent (and when), read-back failures in
-    the current slot, and when the plan in force was made."""
+    """What the executor already did: the last command sent (and when), consecutive read-back
+    mismatches, when the plan in force was made, and in the current slot: how many commands
+    were sent, which one the device last accepted (HTTP 200 echoing it), and whether the
+    status has shown it since."""
 
     last_sent: Command | None = None
     last_sent_at: datetime | None = None
     readback_failures: int = 0
     planned_at: datetime | None = None
+    sends: int = 0
+    accepted: Command | None = None
+    accepted_at: datetime | None = None
+    confirmed: bool = False
 
 
 class Verb(StrEnum):
@@ -102,8 +120,11 @@ class Decision:
     fallback: bool = False
 
 
-def fallback_command(limits: Limits) -> Command:
-    """The fallback mode for one hour (the device returns to its default mode after that)."""
+def fallback_command(limits: Limits, import_price: float | None = None) -> Command:
+    """The fallback mode for one hour (the device returns to its default mode after that);
+    basic mode (hold) at a negative ``import_price``."""
+    if import_price is not None and import_price < 0:
+        return Command(DeviceCommand.SET_BASIC_MODE, 1, None)
     return Command(DeviceCommand(limits.fallback_mode), 1, None)
 
 
@@ -147,13 +168,14 @@ def _wanted(
     now: datetime,
     limits: Limits,
     progress: Progress,
+    import_price: float | None = None,
 ) -> Decision:
     """Rules 1-4: the command this slot should run, or a re-plan."""
-    fallback = fallback_command(limits)
+    fallback = fallback_command(limits, import_price)
     if slot is None:
         return Decision(Verb.SEND, fallback, "no valid plan or prices for now", fallback=True)
     if progress.readback_failures >= limits.max_readback_failures:
-        reason = f"read-back failed {progress.readback_failures} times in this slot"
+        reason = f"read-back failed: {progress.readback_failures} commands in a row unconfirmed"
         return Decision(Verb.SEND, fallback, reason, fallback=True)
     if is_stale(reading, now, limits):
         if slot.command.action is not None:
@@ -191,10 +213,12 @@ def decide(
     now: datetime,
     limits: Limits,
     progress: Progress,
+    import_price: float | None = None,
 ) -> Decision:
-    """What the executor should do at ``now`` (see the module docstring for the rules)."""
+    """What the executor should do at ``now`` (see the module docstring for the rules);
+    ``import_price`` is the current slot's (currency/kWh), ``None`` when unknown."""
     slot = current_slot(slots, now)
-    wanted = _wanted(slot, reading, now, limits, progress)
+    wanted = _wanted(slot, reading, now, limits, progress, import_price)
     if wanted.verb is not Verb.SEND or wanted.command is None:
         return wanted
     command = wanted.command
@@ -203,6 +227,12 @@ def decide(
         return Decision(
             Verb.KEEP, command, f"device already runs it ({wanted.reason})", wanted.fallback
         )
+    if progress.accepted == command and not progress.confirmed:
+        reason = f"accepted by the device, its status not caught up yet ({wanted.reason})"
+        return Decision(Verb.WAIT, command, reason, wanted.fallback)
+    if progress.sends >= limits.max_sends_per_slot:
+        reason = f"{progress.sends} commands sent in this slot already ({wanted.reason})"
+        return Decision(Verb.WAIT, command, reason, wanted.fallback)
     just_sent = (
         progress.last_sent == command
         and progress.last_sent_at is not None

@@ -6,6 +6,12 @@ real time that corresponds to its next due time on the service clock: with ``spe
 time ``d`` seconds ahead on the service clock fires ``d / N`` real seconds from now. A job that
 fires a little early waits until the service clock reaches its due time.
 
+Side jobs (``core.SIDE_JOBS``: tariffs, metrics) run on a second single worker, so a tariff
+server that hangs never holds up the control jobs; a follow-up they return (a callable: the
+re-plan for new prices) runs on the control worker at once. ``step`` runs everything in turn,
+a follow-up right after its job. Both stop when the service has a ``fatal`` error (a definite
+wrong password): ``run`` then exits 3.
+
 ``step`` runs the same jobs on a manual clock (``SimClock(speed=0)``): it jumps the clock to the
 earliest due job and runs it — a day of service in a few seconds, for tests.
 """
@@ -25,17 +31,24 @@ from apscheduler.schedulers.base import SchedulerNotRunningError
 
 from optimizer.device.clock import TimeSource
 from optimizer.device.simulator.clock import SimClock
-from optimizer.service.core import Job, Service
+from optimizer.service.core import SIDE_JOBS, Job, Service
 
 log = logging.getLogger(__name__)
 
 
-def _run_safely(job: Job) -> None:
-    """Run ``job``; an unexpected error is logged, never allowed to stop the service."""
+def _run_safely(job: Job) -> Callable[[], object] | None:
+    """Run ``job``; an unexpected error is logged, never allowed to stop the service. Returns
+    the job's follow-up, if it gave one."""
     try:
-        job.run()
+        result = job.run()
     except Exception:
         log.exception("job %s failed; it runs again when next due", job.name)
+        return None
+    return result if callable(result) else None
+
+
+def _fatal(service: Service) -> bool:
+    return getattr(service, "fatal", None) is not None
 
 
 class ScheduledRunner:
@@ -51,7 +64,10 @@ class ScheduledRunner:
         self.runs: dict[str, int] = {}
         self._scheduler = BackgroundScheduler(
             timezone=UTC,
-            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            executors={
+                "default": ThreadPoolExecutor(max_workers=1),
+                "side": ThreadPoolExecutor(max_workers=1),
+            },
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
 
@@ -60,8 +76,11 @@ class ScheduledRunner:
 
     def _schedule(self, job: Job, due: datetime) -> None:
         when = datetime.now(UTC) + timedelta(seconds=self._real_seconds(due))
+        executor = "side" if job.name in SIDE_JOBS else "default"
         with contextlib.suppress(SchedulerNotRunningError):  # shutting down: schedule nothing
-            self._scheduler.add_job(self._fire, "date", run_date=when, args=[job, due])
+            self._scheduler.add_job(
+                self._fire, "date", run_date=when, args=[job, due], executor=executor
+            )
 
     def _fire(self, job: Job, due: datetime) -> None:
         if self.stop_event.is_set():
@@ -69,8 +88,15 @@ class ScheduledRunner:
         wait = self._real_seconds(due)
         if wait > 0:
             time.sleep(wait)
-        _run_safely(job)
+        follow_up = _run_safely(job)
+        if follow_up is not None:
+            then = Job(f"{job.name} follow-up", follow_up, lambda now: now)
+            with contextlib.suppress(SchedulerNotRunningError):
+                self._scheduler.add_job(_run_safely, "date", run_date=datetime.now(UTC),
+                                        args=[then])  # fmt: skip
         self.runs[job.name] = self.runs.get(job.name, 0) + 1
+        if _fatal(self.service):
+            self.stop_event.set()
         if not self.stop_event.is_set():
             self._schedule(job, job.next_due(self.clock.now()))
 
@@ -114,8 +140,10 @@ def step(
             return runs
         if due[job.name] > clock.now():
             clock.advance(due[job.name] - clock.now())
-        _run_safely(job)
+        follow_up = _run_safely(job)
+        if follow_up is not None:
+            _run_safely(Job(f"{job.name} follow-up", follow_up, lambda now: now))
         runs[job.name] += 1
         due[job.name] = job.next_due(clock.now())
-        if stop():
+        if stop() or _fatal(service):
             return runs

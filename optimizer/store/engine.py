@@ -8,6 +8,7 @@ writers queue on the busy timeout instead of failing; readers never block in WAL
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,17 @@ def _sqlite_events(engine: Engine, busy_timeout_s: float) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _create_private(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (0600) if it does not exist yet;
+    SQLite gives its -wal and -shm files the same permissions."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise StoreError(f"store.url: cannot create {path} ({exc.strerror})") from None
+
+
 def make_engine(url: str, busy_timeout_s: float = 30.0) -> Engine:
     """An engine for ``url``; creates the SQLite file's folder if needed."""
     url = normalise_url(url)
@@ -58,6 +70,7 @@ def make_engine(url: str, busy_timeout_s: float = 30.0) -> Engine:
                 raise StoreError(
                     f"store.url: cannot create the folder {Path(database).parent} ({exc.strerror})"
                 ) from None
+            _create_private(Path(database))
         engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
         _sqlite_events(engine, busy_timeout_s)
         return engine

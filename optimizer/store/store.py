@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from optimizer.config import StoreSettings
 from optimizer.domain import Timetable
-from optimizer.errors import InvalidInput, StoreError
+from optimizer.errors import InvalidInput, StoreConflict, StoreError
 from optimizer.store import daily
 from optimizer.store import prices as price_rows
 from optimizer.store.bulk import insert_rows
@@ -114,7 +114,7 @@ class Store:
             with self.engine.execution_options(sqlite_immediate=True).begin() as conn:
                 yield conn
         except IntegrityError as exc:
-            raise StoreError(f"{what}: conflicts with stored data ({exc.orig})") from None
+            raise StoreConflict(f"{what}: conflicts with stored data ({exc.orig})") from None
         except OperationalError as exc:
             raise StoreError(f"{what}: database error ({exc.orig})") from None
 

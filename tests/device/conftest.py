@@ -64,7 +64,7 @@ def make_client(sim: Simulator, clock: SimClock) -> Iterator[MakeClient]:
         http = http or build_http_client(settings, options.timeout)
         opened.append(http)
         return XStorageClient(
-            settings, http, password=lambda: password, time=clock, options=options
+            settings, http, password=lambda: password, time=clock, options=options, wait=clock
         )
 
     yield build

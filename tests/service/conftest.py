@@ -82,7 +82,7 @@ class Harness:
         self._http += [device_http, tariff_http]
         device = XStorageClient(
             self.settings.device, device_http, password=lambda: password, time=self.clock,
-            options=FAST,
+            options=FAST, wait=self.clock,
         )  # fmt: skip
         original = device.status
 

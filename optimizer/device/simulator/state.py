@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +48,9 @@ class SimConfig:
     lockout_code: int | str = 10
     token_at_top_level: bool = False
     lag: timedelta = timedelta(seconds=2.5)
+    # Also wait this many *real* seconds before status shows a new command (a physical device
+    # lags in real time whatever the service's --speed).
+    lag_real_s: float = 0.0
     timezone: str = "Europe/London"
     default_command: str = "SET_MAXIMIZE_AUTO_CONSUMPTION"
     default_parameters: dict[str, Any] | None = None
@@ -78,12 +83,14 @@ def ms(moment: datetime) -> int:
 
 @dataclass
 class RunningMode:
-    """A manual command: its record, when status starts showing it, when it ends."""
+    """A manual command: its record, when status starts showing it (simulated time, and the
+    real ``time.monotonic()`` it must also have reached), when it ends."""
 
     record: dict[str, Any]
     shown_before: dict[str, Any]
     visible_from: datetime
     ends: datetime
+    visible_real: float = 0.0
 
 
 @dataclass
@@ -116,6 +123,10 @@ class SimDevice:
         self.meter = Meter()
         self.overrides: dict[str, dict[str, Any]] = {}
         self.reboot_on_next_command = False
+        # Faults: sign-ins answered with these (HTTP status, errCode) first; a status whose
+        # currentMode never shows a manual command (the battery still runs it).
+        self.sign_in_errors: deque[tuple[int, int | str]] = deque()
+        self.status_never_confirms = False
         self.down_until: datetime | None = None
         self._tokens: dict[str, tuple[str, datetime]] = {}
         self._failed = 0
@@ -164,7 +175,8 @@ class SimDevice:
         running = self._manual
         if running is None or moment >= running.ends:
             return self.default_record()
-        return running.record if moment >= running.visible_from else running.shown_before
+        visible = moment >= running.visible_from and time.monotonic() >= running.visible_real
+        return running.record if visible else running.shown_before
 
     def default_record(self) -> dict[str, Any]:
         """``currentMode`` when no manual command runs."""
@@ -191,6 +203,9 @@ class SimDevice:
             now = self.clock.now()
             if not _credentials_shape(body):
                 return _auth_error(400, "err_invalid_credentials", "malformed credentials")
+            if self.sign_in_errors:
+                status, code = self.sign_in_errors.popleft()
+                return _auth_error(status, code, "sign-in failed")
             if self._locked_until is not None and now < self._locked_until:
                 return self._locked_reply(now)
             role, problem = self._check(body)
@@ -269,7 +284,8 @@ class SimDevice:
             }
             shown = self._shown(now)
             ends = now + timedelta(hours=duration)
-            self._manual = RunningMode(record, shown, now + self.config.lag, ends)
+            real = time.monotonic() + self.config.lag_real_s
+            self._manual = RunningMode(record, shown, now + self.config.lag, ends, real)
             self.log_command(body, 200)
             if self.reboot_on_next_command:
                 self.reboot_on_next_command = False
@@ -297,9 +313,13 @@ class SimDevice:
     # -- views used by the HTTP layer -----------------------------------------------------
 
     def current_mode(self) -> dict[str, Any]:
-        """What ``currentMode`` shows now."""
+        """What ``currentMode`` shows now (with ``status_never_confirms``: never a manual
+        command, though the battery runs it)."""
         with self.lock:
-            return dict(self._shown(self.advance()))
+            now = self.advance()
+            if self.status_never_confirms and self._manual is not None:
+                return self.default_record()
+            return dict(self._shown(now))
 
     def soc_pct(self) -> float:
         """State of charge now, %."""
