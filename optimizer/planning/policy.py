@@ -43,8 +43,9 @@ from optimizer.planning.device import (
     self_consumption_ac_kwh,
     settle_arrays,
 )
-from optimizer.planning.dp import X_TOL, CostToGo, Pwl, Window
+from optimizer.planning.dp import CostToGo, Window
 from optimizer.planning.inputs import PlanOptions, Problem
+from optimizer.planning.pwl import X_TOL, Pwl
 from optimizer.planning.solution import FLOW_TOL_KWH, TIE_BREAK_PER_KWH
 from optimizer.timeseries import FloatArray
 

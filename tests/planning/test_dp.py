@@ -17,8 +17,9 @@ from optimizer.csvdata import read_series_csv
 from optimizer.domain import BatterySpec, GridSpec
 from optimizer.errors import InfeasiblePlan
 from optimizer.planning import PlanOptions, Problem, build_problem, plan_problem
-from optimizer.planning.dp import lower_envelope, solve_dp
+from optimizer.planning.dp import solve_dp
 from optimizer.planning.model import solve
+from optimizer.planning.pwl import lower_envelope
 from optimizer.planning.solution import LpSolution
 from strategies.relaxation import solve_exact, solve_relaxation
 from tests.planning.conftest import series

@@ -1,0 +1,177 @@
+"""Continuous piecewise-linear functions of stored energy, exactly: the dynamic programme's
+value functions and slot costs, and the operations it needs on them.
+
+``Pwl`` is a function on ``[x[0], x[-1]]`` (+inf outside); ``lower_envelope`` takes the exact
+minimum of functions that are linear between grid points (non-convex allowed); ``convolve`` is
+the infimal convolution of two convex ones (their pieces merged by slope); ``restrict`` cuts a
+domain. Pure NumPy, no model knowledge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from optimizer.errors import InfeasiblePlan, SolverError
+from optimizer.timeseries import FloatArray
+
+#: Two energies closer than this (kWh) are the same point.
+X_TOL = 1e-9
+#: Two costs closer than this (currency) are equal.
+COST_TOL = 1e-9
+#: Slopes may fall by this much (currency per kWh) and the function still counts as convex.
+SLOPE_TOL = 1e-9
+#: A lower envelope needs one round per line it shows inside a cell; more means a fault.
+MAX_ROUNDS = 200
+
+
+@dataclass(frozen=True)
+class Pwl:
+    """A continuous piecewise-linear function on ``[x[0], x[-1]]`` (+inf outside)."""
+
+    x: FloatArray
+    y: FloatArray
+
+    @cached_property
+    def _padded(self) -> tuple[FloatArray, FloatArray]:
+        """``x``/``y`` with the end values held ``X_TOL`` beyond each end (one ``interp``)."""
+        x = np.concatenate([[self.x[0] - X_TOL], self.x, [self.x[-1] + X_TOL]])
+        y = np.concatenate([[self.y[0]], self.y, [self.y[-1]]])
+        return x, y
+
+    def at(self, points: FloatArray) -> FloatArray:
+        """Values at ``points``; +inf outside the domain (more than ``X_TOL`` beyond an end)."""
+        x, y = self._padded
+        return np.interp(points, x, y, left=np.inf, right=np.inf)
+
+    def slope(self, point: float, side: str) -> float:
+        """Slope just left (``side="left"``) or right of ``point``, the end piece at the ends."""
+        if len(self.x) < 2:
+            return 0.0
+        shift = -X_TOL if side == "left" else X_TOL
+        k = int(np.searchsorted(self.x, point + shift, side="right")) - 1
+        k = min(max(k, 0), len(self.x) - 2)
+        return float((self.y[k + 1] - self.y[k]) / (self.x[k + 1] - self.x[k]))
+
+
+def simplify(x: FloatArray, y: FloatArray) -> Pwl:
+    """Sorted, de-duplicated (lowest value kept) points without collinear interior ones."""
+    order = np.lexsort((y, x))
+    x, y = x[order], y[order]
+    first = np.concatenate([[True], np.diff(x) > X_TOL])
+    x, y = x[first], y[first]
+    if len(x) > 2:
+        chord = y[:-2] + (y[2:] - y[:-2]) * (x[1:-1] - x[:-2]) / (x[2:] - x[:-2])
+        keep = np.concatenate([[True], np.abs(y[1:-1] - chord) > COST_TOL, [True]])
+        x, y = x[keep], y[keep]
+    return Pwl(x, y)
+
+
+def lower_envelope(grid: FloatArray, values: FloatArray) -> Pwl:
+    """Exact lower envelope of functions that are linear between consecutive ``grid`` points.
+
+    ``values`` is (functions x grid points), +inf outside a function's domain (an interval whose
+    ends are grid points). Inside a cell the envelope of the lines is concave; cells are split
+    at crossings until one line is lowest at both ends of every cell. The envelope must be
+    continuous, as every value function here is (a function's domain may only end where another
+    one is as low).
+    """
+    if len(grid) == 1:
+        best = float(np.min(values))
+        if not np.isfinite(best):
+            raise InfeasiblePlan("no feasible stored energy")
+        return Pwl(grid.copy(), np.array([best]))
+    both = np.isfinite(values[:, :-1]) & np.isfinite(values[:, 1:])
+    cells = both.any(axis=0)
+    if not cells.any():
+        raise InfeasiblePlan("no feasible stored energy")
+    left = np.where(both, values[:, :-1], np.inf)[:, cells]
+    right = np.where(both, values[:, 1:], np.inf)[:, cells]
+    xl, xr = grid[:-1][cells], grid[1:][cells]
+    xs: list[FloatArray] = []
+    ys: list[FloatArray] = []
+    for _ in range(MAX_ROUNDS):
+        low_l, low_r = left.min(axis=0), right.min(axis=0)
+        xs += [xl, xr]
+        ys += [low_l, low_r]
+        done = ((left <= low_l + COST_TOL) & (right <= low_r + COST_TOL)).any(axis=0)
+        if done.all():
+            return simplify(np.concatenate(xs), np.concatenate(ys))
+        left, right, xl, xr = left[:, ~done], right[:, ~done], xl[~done], xr[~done]
+        low_l, low_r = low_l[~done], low_r[~done]
+        cols = np.arange(left.shape[1])
+        a, b = left.argmin(axis=0), right.argmin(axis=0)
+        # Line a is lowest on the left, line b on the right: they cross inside the cell.
+        rise_a = right[a, cols] - left[a, cols]
+        rise_b = right[b, cols] - left[b, cols]
+        share = (left[b, cols] - left[a, cols]) / (rise_a - rise_b)
+        share = np.clip(share, 0.0, 1.0)
+        defined = np.isfinite(left) & np.isfinite(right)
+        rise = np.where(defined, right, 0.0) - np.where(defined, left, 0.0)
+        middle = np.where(defined, left + rise * share, np.inf)
+        xm = xl + (xr - xl) * share
+        left, right = np.hstack([left, middle]), np.hstack([middle, right])
+        xl, xr = np.concatenate([xl, xm]), np.concatenate([xm, xr])
+    raise SolverError("dynamic programme: lower envelope did not converge")
+
+
+def convex(f: Pwl) -> bool:
+    """True when ``f``'s slopes never fall (a convex function)."""
+    x, y = f.x.tolist(), f.y.tolist()
+    previous = -np.inf
+    for k in range(len(x) - 1):
+        slope = (y[k + 1] - y[k]) / (x[k + 1] - x[k])
+        if slope < previous - SLOPE_TOL:
+            return False
+        previous = slope
+    return True
+
+
+def convolve(stage: Pwl, after: Pwl, soc_low: float, soc_high: float) -> Pwl | None:
+    """``min_x stage(x) + after(E + x)`` for convex ``stage`` and ``after``, on the window.
+
+    With ``g(u) = stage(-u)`` this is the infimal convolution ``(g □ after)(E)``, whose epigraph
+    is the Minkowski sum of the two epigraphs: start at the sum of the left ends and lay the
+    pieces of both functions end to end in order of slope (Rockafellar, Convex Analysis, §5).
+    Plain Python: the functions have a handful of pieces, where NumPy's call overhead dominates.
+    """
+    sx, sy = stage.x.tolist(), stage.y.tolist()
+    ax, ay = after.x.tolist(), after.y.tolist()
+    pieces = [
+        ((sy[k] - sy[k + 1]) / (sx[k + 1] - sx[k]), sx[k + 1] - sx[k])
+        for k in range(len(sx) - 2, -1, -1)
+    ]
+    pieces += [
+        ((ay[k + 1] - ay[k]) / (ax[k + 1] - ax[k]), ax[k + 1] - ax[k]) for k in range(len(ax) - 1)
+    ]
+    pieces.sort(key=lambda piece: piece[0])
+    x, y = ax[0] - sx[-1], ay[0] + sy[-1]
+    xs, ys = [x], [y]
+    last = np.nan
+    for slope, dx in pieces:
+        x, y = x + dx, y + slope * dx
+        if abs(slope - last) <= SLOPE_TOL:
+            xs[-1], ys[-1] = x, y
+        else:
+            xs.append(x)
+            ys.append(y)
+        last = slope
+    return restrict(Pwl(np.array(xs), np.array(ys)), soc_low, soc_high)
+
+
+def restrict(f: Pwl, low: float, high: float) -> Pwl | None:
+    """``f`` on ``[low, high]`` (``None`` when the domains do not meet)."""
+    first, last = float(f.x[0]), float(f.x[-1])
+    if first >= low - X_TOL and last <= high + X_TOL:
+        return f
+    a, b = max(low, first), min(high, last)
+    if a > b + X_TOL:
+        return None
+    if b - a <= X_TOL:
+        x = np.array([a])
+        return Pwl(x, np.interp(x, f.x, f.y))
+    inside = (f.x > a + X_TOL) & (f.x < b - X_TOL)
+    x = np.concatenate([[a], f.x[inside], [b]])
+    return Pwl(x, np.interp(x, f.x, f.y))
