@@ -67,8 +67,8 @@ class SolveTimes:
 @dataclass(frozen=True, slots=True)
 class Counters:
     """Cumulative counts since the service started: commands by ``(kind, result)`` (result
-    ``ok``, ``readback_mismatch`` or ``error``), read-back mismatches, plans by
-    ``(reason, result)`` (``made`` or ``failed``), and plan-making times."""
+    ``ok`` or ``error``), accepted commands the device's status never showed (read-back
+    mismatches), plans by ``(reason, result)`` (``made`` or ``failed``), plan-making times."""
 
     commands: Mapping[tuple[str, str], int] = field(default_factory=dict)
     readback_mismatches: int = 0

@@ -113,6 +113,7 @@ class ObservedService(Service):
         self._failed: set[str] = set()
         self._lock = threading.Lock()
         self._cursor = deps.clock.now()
+        self._readback_seen = 0
         self._refreshed: datetime | None = None
         self._days_at: datetime | None = None
         self._parts = _StoreParts()
@@ -188,22 +189,19 @@ class ObservedService(Service):
             self._safely(f"observer {type(observer).__name__}", partial(observer.update, snapshot))
 
     def _count_commands(self) -> None:
+        """Commands stored since the last call, by kind and result; read-back mismatches from
+        the service's own count (consecutive, reset when a command is confirmed)."""
+        c = self.counters
+        failures = self.progress.readback_failures
+        mismatches = c.readback_mismatches + max(0, failures - self._readback_seen)
+        self._readback_seen = failures
         now = self.clock.now()
         sent = self.store.commands(self._cursor, now + timedelta(seconds=1))
-        if not sent:
-            return
-        self._cursor = sent[-1].sent_at + timedelta(microseconds=1)
-        c = self.counters
         commands = dict(c.commands)
-        mismatches = c.readback_mismatches
+        if sent:
+            self._cursor = sent[-1].sent_at + timedelta(microseconds=1)
         for record in sent:
-            if record.ok:
-                result = "ok"
-            elif "not confirmed" in (record.error or ""):
-                result, mismatches = "readback_mismatch", mismatches + 1
-            else:
-                result = "error"
-            key = (_kind(record.body), result)
+            key = (_kind(record.body), "ok" if record.ok else "error")
             commands[key] = commands.get(key, 0) + 1
         self.counters = replace(c, commands=commands, readback_mismatches=mismatches)
 

@@ -8,6 +8,7 @@ import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -227,3 +228,16 @@ def test_demo_serves_the_page_while_it_runs(tmp_path: Path) -> None:
     assert result.summary.commands_sent >= 1
     with pytest.raises(urllib.error.URLError, match="refused"):  # closed with the demo
         urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
+
+
+def test_readback_mismatches_counted_from_the_services_own_count(
+    served: tuple[Harness, ObservedService, str],
+) -> None:
+    """The service counts consecutive mismatches and resets on a confirmation; the total only
+    ever grows by what was added."""
+    _, service, url = served
+    for failures in (2, 0, 1):
+        service.progress = replace(service.progress, readback_failures=failures)
+        service.publish()
+    assert service.latest is not None and service.latest.counters.readback_mismatches == 3
+    assert "xstorage_readback_mismatches_total 3.0" in get(f"{url}/metrics")[1]
