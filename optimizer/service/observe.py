@@ -37,6 +37,7 @@ from optimizer.service.decision import (
     is_stale,
     runs,
 )
+from optimizer.service.planner import slot_start
 from optimizer.service.wiring import Deps
 from optimizer.store import DayTotals
 
@@ -163,7 +164,9 @@ class ObservedService(Service):
         """``Service.decision``, or while switched off the fallback (nothing forced)."""
         decision = super().decision()
         if not self.switch.enabled:
-            off = decide((), self.reading, self.clock.now(), self.limits, self.progress)
+            now = self.clock.now()
+            price = self.import_price(now, slot_start(now, self.settings.planner.slot_minutes))
+            off = decide((), self.reading, now, self.limits, self.progress, price)
             decision = replace(off, reason="optimiser switched off")
         self._decision = decision
         return decision
