@@ -81,7 +81,10 @@ def test_charge_discharge_basic_are_sent_and_confirmed(config: Path, live: Simul
         str(config),
     )
     assert code == 0, everything
-    assert "confirmed" in out
+    # The table the help promises: the command, its parameters with units, the read-back.
+    for row in ("SET_CHARGE", "ACTION_CHARGE", "50 % of 3600 W = 1800 W", "90 %", "1 h",
+                "confirmed"):  # fmt: skip
+        assert row in out, row
     assert live.command_log[-1]["body"]["parameters"] == {
         "action": "ACTION_CHARGE",
         "power": 50,
