@@ -96,6 +96,22 @@ class Command:
         value = self.parameters.get("action")
         return str(value) if value is not None else None
 
+    def describe(self) -> str:
+        """One readable line for logs, with units: ``SET_CHARGE charge at 50 % power to 90 %
+        SOC for 1 h`` (never a raw dict)."""
+        params = self.parameters or {}
+        hours = f"for {self.duration_h} h"
+        if "power" not in params:
+            return f"{self.command} {hours}"
+        verb = {"ACTION_CHARGE": "charge", "ACTION_DISCHARGE": "discharge"}.get(
+            str(params.get("action")), str(params.get("action"))
+        )
+        target = "to" if verb == "charge" else "down to"
+        return (
+            f"{self.command} {verb} at {params['power']} % power {target} {params.get('soc')} % "
+            f"SOC {hours}"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class PlanSlot:

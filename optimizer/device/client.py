@@ -233,7 +233,7 @@ class XStorageClient:
             commands.check_floor(command, self.settings().backup_level_pct)
         result = self._call("POST", "/api/device/command", idempotent=False, json=command.body())
         accepted = CurrentMode.model_validate(result if isinstance(result, dict) else {})
-        log.info("command accepted (HTTP 200): %s", command.body())
+        log.info("command accepted (HTTP 200): %s", command.describe())
         confirmed = self.confirm(command) if confirm else None
         return CommandResult(command, accepted, confirmed)
 

@@ -103,6 +103,7 @@ def test_tune_ranks_the_grid_and_writes_the_best(files: dict[str, Path], tmp_pat
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "battery.cycle_cost_per_kwh=0.5" in result.stdout
+    assert "tune: 2 backtests of lp on 2 processes" in result.stderr  # progress on stderr
     text = best.read_text()
     # A wear price of 0.5/kWh (more than any spread here) can only cost more, never less.
     assert "cycle_cost_per_kwh = 0\n" in text

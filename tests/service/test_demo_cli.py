@@ -84,6 +84,7 @@ def test_json_run_on_given_files_measures_the_house_of_the_files(
     assert done.returncode == 0, done.stderr
     doc: dict[str, Any] = json.loads(done.stdout)
     assert "demo:" in done.stderr
+    assert "demo: 100 % (simulated 2024-03-01 02:00 UTC)" in done.stderr  # progress, not silence
 
     # Fields and types.
     assert (doc["start"], doc["end"], doc["hours"]) == (

@@ -69,6 +69,9 @@ def test_fetch_then_prices_json_and_csv(tmp_path: Path, api: FakeApi) -> None:
     copied = runner.invoke(app, ["prices", "--config", str(cfg), *window, "--json", "--tariff",
                                  "COPY"])  # fmt: skip
     assert json.loads(copied.stdout) == json.loads(original.stdout)
+    plain = runner.invoke(app, ["prices", "--config", str(cfg), *window]).stdout.splitlines()
+    assert plain[0].split()[-1] == "(GBP/kWh)"  # the header says the unit
+    assert len(plain[1].split()[-1].partition(".")[2]) == 8  # 8 decimals, as --help says
     refused = runner.invoke(app, [*back, "--tariff", "X", "--unit", "p/kWh"])
     assert refused.exit_code == 2
     assert "its unit column says GBP/kWh, --unit says p/kWh" in refused.stderr
