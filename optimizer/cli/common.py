@@ -32,12 +32,15 @@ EXIT_AUTH = 3
 EXIT_DEVICE = 4
 EXIT_NO_PLAN = 5
 
-err_console = Console(stderr=True)
+# No emoji codes: a fingerprint's ``:CD:`` must not print as a CD (text from errors is literal).
+err_console = Console(stderr=True, emoji=False)
 
 
 def fail(message: str, code: int) -> NoReturn:
     """Print ``message`` to stderr and exit with ``code``."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

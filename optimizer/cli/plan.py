@@ -196,6 +196,7 @@ def plan_command(
         if import_prices.empty:
             raise InvalidInput(f"--prices {prices}: no price rows")
         begin = parse_utc(start, "--start") if start else import_prices.index[0].to_pydatetime()
+        import_prices = _before_suspect_zeros(import_prices, begin, prices, notes)
         slots = _horizon_slots(import_prices, begin, hours, settings, prices, notes)
         load_series = _energy(load, "--load", settings)
         if load_series is None:
@@ -237,6 +238,36 @@ def _show(
         typer.echo(json.dumps(document, indent=2))
     else:
         Console().print(plan_table(timetable, settings, currency))
+
+
+def _before_suspect_zeros(
+    prices: pd.Series, begin: datetime, path: Path, notes: list[str]
+) -> pd.Series:
+    """``prices`` up to the first run of exact zeros that stands out from its neighbours (a
+    publishing glitch, ``tariffs.validate.suspect_zeros``): the plan stops before it, so no
+    energy is planned as free. Genuine zero and negative prices pass."""
+    import pandas as pd
+
+    from optimizer.tariffs.validate import suspect_zeros
+
+    suspects = suspect_zeros(prices)
+    suspects = suspects[suspects >= pd.Timestamp(begin)]
+    if suspects.empty:
+        return prices
+    first = f"{suspects[0]:%Y-%m-%dT%H:%MZ}"
+    if suspects[0] <= pd.Timestamp(begin):
+        raise InvalidInput(
+            f"--prices {path}: the price at {first} is a suspect 0.00 (a run of zeros unlike its "
+            "neighbours: a publishing glitch?); fix the file or start after it"
+        )
+    message = (
+        f"--prices {path}: {len(suspects)} suspect 0.00 price slot(s) from {first} (zeros unlike "
+        f"their neighbours: a publishing glitch?); the plan stops before them"
+    )
+    _warn(message)
+    notes.append(message)
+    kept: pd.Series = prices[prices.index < suspects[0]]
+    return kept
 
 
 def _horizon_slots(

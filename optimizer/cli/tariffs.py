@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from optimizer.config import Settings
-    from optimizer.store import SaveResult
+    from optimizer.store import SaveResult, Store
     from optimizer.tariffs import PriceSeries
 
 ConfigOption = Annotated[Path | None, typer.Option(help="Settings file (config.toml).")]
@@ -103,9 +103,8 @@ def fetch(
             fetched = fetch_prices(settings.tariff, client, lo, hi, now)
         store_note(settings.store.url)
         with Store.from_settings(settings.store) as store:
-            results = list(
-                zip(fetched.both(), store.save_price_batches(fetched.both()), strict=True)
-            )
+            batches = [_without_suspect_zeros(store, series) for series in fetched.both()]
+            results = list(zip(fetched.both(), store.save_price_batches(batches), strict=True))
             status = publication_status(
                 now, store.price_coverage(fetched.import_prices.tariff), settings.tariff.timezone,
                 settings.tariff.publish_time, settings.tariff.day_start,
@@ -227,6 +226,7 @@ def import_csv(
         with Store.from_settings(settings.store) as store:
             if kind is Kind.PRICE:
                 name = tariff or settings.tariff.import_code()
+                frame = _drop_suspect_zeros(store, frame, name, file)
                 result = store.save_prices(frame, "csv", name, known)
             else:
                 result = store.save_series(str(kind), frame, file.name, replace)
@@ -238,7 +238,50 @@ def import_csv(
         )
 
 
-def pd_index(series: pd.Series) -> pd.DatetimeIndex:
+def _suspect_warning(what: str, suspects: pd.DatetimeIndex) -> None:
+    err_console.print(
+        f"[yellow]warning:[/] {what}: {len(suspects)} suspect 0.00 price slot(s) from "
+        f"{suspects[0]:%Y-%m-%dT%H:%MZ} (zeros unlike their neighbours: a publishing glitch?); "
+        "not stored",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _neighbours(store: Store, tariff: str, frame: pd.DataFrame) -> pd.Series | None:
+    """Stored prices of ``tariff`` within 12 hours of ``frame``'s slots."""
+    from datetime import timedelta
+
+    if frame.empty:
+        return None
+    margin = timedelta(hours=12)
+    index = pd_index(frame)
+    lo, hi = index.min().to_pydatetime(), index.max().to_pydatetime()
+    return store.prices(tariff, lo - margin, hi + margin)
+
+
+def _without_suspect_zeros(
+    store: Store, series: PriceSeries, what: str | None = None
+) -> PriceSeries:
+    """``series`` without the zeros that stand out from their (stored) neighbours, warned about."""
+    from optimizer.tariffs.validate import without_suspect_zeros
+
+    around = _neighbours(store, series.tariff, series.frame)
+    kept, suspects = without_suspect_zeros(series, around)
+    if len(suspects):
+        _suspect_warning(what or series.tariff, suspects)
+    return kept
+
+
+def _drop_suspect_zeros(store: Store, frame: pd.DataFrame, tariff: str, file: Path) -> pd.DataFrame:
+    """``import-csv``: the rows of ``frame`` except suspect zeros (warned about, not stored)."""
+    from optimizer.tariffs import PriceSeries
+
+    series = PriceSeries("csv", tariff, frame, datetime.now(UTC))
+    return _without_suspect_zeros(store, series, f"--file {file}").frame
+
+
+def pd_index(series: pd.Series | pd.DataFrame) -> pd.DatetimeIndex:
     """The series' index as a ``DatetimeIndex``."""
     import pandas as pd
 

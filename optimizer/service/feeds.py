@@ -1,9 +1,12 @@
 """The service's two inbound feeds: tariff prices (around publication) and device metrics.
 
 ``TariffFeed.run`` fetches only when stored prices fall short of what should be published by
-now, stores checked prices as a new vintage, and works out when to look next: the next
-publication time when up to date, else a retry with doubling backoff (prices late or the source
-down). ``MetricsFeed.run`` imports the device's 5-minute metrics and turns complete slots into
+now, stores every good price as a new vintage (a hole, a NaN or a zero glitch only leaves those
+slots out: the plan runs on the contiguous prices from now), and works out when to look next: the
+next publication time when the stored prices run without a hole from now to what should be
+published, else a retry with doubling backoff (prices late, a hole, or the source down). Zeros
+are judged against the stored neighbours too (``tariffs.validate.suspect_zeros``).
+``MetricsFeed.run`` imports the device's 5-minute metrics and turns complete slots into
 load and PV energy (kWh per slot) for the forecasts.
 """
 
@@ -23,10 +26,15 @@ from optimizer.errors import DeviceError, StoreError, TariffError
 from optimizer.service.planner import slot_start
 from optimizer.store import Store
 from optimizer.tariffs import PriceSeries, fetch_prices, for_planner, publication_status
+from optimizer.tariffs.model import slot_length
+from optimizer.tariffs.sources import rules
+from optimizer.tariffs.validate import summary, usable
 
 log = logging.getLogger(__name__)
 
 METRIC_STEP = timedelta(minutes=5)
+LOOK_AHEAD = timedelta(days=3)  # how far the contiguous coverage of stored prices is followed
+NEIGHBOURS = timedelta(hours=12)  # stored prices either side that judge suspect zeros
 
 
 class TariffFeed:
@@ -41,9 +49,19 @@ class TariffFeed:
         self._clock = clock
         self.failures = 0
         self.due = clock.now()
+        self._warned: set[str] = set()
 
     def _coverage(self) -> datetime | None:
-        return self._store.price_coverage(self._settings.tariff.import_code())
+        """Where the stored import prices stop running without a hole from the current slot
+        (``None`` when the current slot has none)."""
+        now = self._clock.now()
+        lo = slot_start(now, self._settings.planner.slot_minutes)
+        frame = self._store.price_frame(self._settings.tariff.import_code(), lo, lo + LOOK_AHEAD)
+        ends = dict(zip(pd.DatetimeIndex(frame.index), pd.DatetimeIndex(frame["end"]), strict=True))
+        reached = pd.Timestamp(lo)
+        while reached in ends:
+            reached = ends[reached]
+        return None if reached == pd.Timestamp(lo) else reached.to_pydatetime()
 
     def _status(self, now: datetime, coverage: datetime | None) -> tuple[datetime, datetime, bool]:
         """``(expected_until, next publication, up to date)`` at ``now``."""
@@ -83,11 +101,33 @@ class TariffFeed:
         if series.empty:
             return False
         end = pd.Timestamp(series.frame["end"].max()).to_pydatetime()
-        checked = for_planner(self._settings.tariff, series, lo, end, export=export)
+        t = self._settings.tariff
+        if t.on_invalid == "fallback":
+            checked = for_planner(t, series, lo, end, export=export)
+        else:
+            checked = self._good_slots(series, lo, end)
+            if checked.empty:
+                return False
         result = self._store.save_prices(
             checked.frame, checked.source, checked.tariff, checked.fetched_at, checked.published_at
         )
         return result.inserted + result.revised > 0
+
+    def _good_slots(self, series: PriceSeries, lo: datetime, end: datetime) -> PriceSeries:
+        """Every good slot of ``series``; what was left out is logged once per finding."""
+        try:
+            around = self._store.prices(series.tariff, lo - NEIGHBOURS, end + NEIGHBOURS)
+        except StoreError:
+            around = None
+        step = slot_length(series.frame)
+        kept, problems = usable(series, lo, end, rules(self._settings.tariff), step, around)
+        if problems:
+            said = summary(f"{series.source} {series.tariff}", problems)
+            if said not in self._warned:
+                self._warned.add(said)
+                log.warning("prices: %s; kept the %d good slot(s), the plan runs on the "
+                            "contiguous prices from now", said, len(kept.frame))  # fmt: skip
+        return kept
 
     def _retry(self, now: datetime, why: str) -> None:
         self.failures += 1
@@ -141,10 +181,15 @@ class MetricsFeed:
         if not fresh:
             return 0
         frame = _frame(fresh)
-        self._store.save_metrics(frame)
-        first = pd.Timestamp(frame.index.min()).to_pydatetime()
-        self.until = pd.Timestamp(frame.index.max()).to_pydatetime() + METRIC_STEP
-        self._energy(first, self.until)
+        try:
+            self._store.save_metrics(frame)
+            first = pd.Timestamp(frame.index.min()).to_pydatetime()
+            until = pd.Timestamp(frame.index.max()).to_pydatetime() + METRIC_STEP
+            self._energy(first, until)
+        except StoreError as exc:  # imported again next time (``until`` stays)
+            log.warning("metrics import: store: %s", exc)
+            return 0
+        self.until = until
         return len(fresh)
 
     def _energy(self, first: datetime, until: datetime) -> None:
