@@ -35,3 +35,10 @@ def test_versions_agree() -> None:
 
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert optimizer.__version__ == config["project"]["version"]
+
+
+def test_the_notebooks_extra_brings_jupyter_and_the_readme_says_so() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    extra = [Requirement(r).name for r in config["project"]["optional-dependencies"]["notebooks"]]
+    assert "jupyterlab" in extra and "ipykernel" in extra
+    assert "pip install -e '.[notebooks]'" in (ROOT / "README.md").read_text(encoding="utf-8")
