@@ -57,20 +57,14 @@ class Pwl:
 
 
 def simplify(x: FloatArray, y: FloatArray) -> Pwl:
-    """Sorted, de-duplicated (lowest value kept) points without collinear interior ones.
-
-    A point goes only where the slopes on its two sides agree within ``SLOPE_TOL``: judged by
-    its distance from the chord of its neighbours instead, a run of points that each bend the
-    function a little would all go at once, and with them a bend that is not small (the
-    tie-break's 1e-6 per kWh slopes made a value function 1e-7 too high that way).
-    """
+    """Sorted, de-duplicated (lowest value kept) points without collinear interior ones."""
     order = np.lexsort((y, x))
     x, y = x[order], y[order]
     first = np.concatenate([[True], np.diff(x) > X_TOL])
     x, y = x[first], y[first]
     if len(x) > 2:
-        slopes = np.diff(y) / np.diff(x)
-        keep = np.concatenate([[True], np.abs(np.diff(slopes)) > SLOPE_TOL, [True]])
+        chord = y[:-2] + (y[2:] - y[:-2]) * (x[1:-1] - x[:-2]) / (x[2:] - x[:-2])
+        keep = np.concatenate([[True], np.abs(y[1:-1] - chord) > COST_TOL, [True]])
         x, y = x[keep], y[keep]
     return Pwl(x, y)
 
