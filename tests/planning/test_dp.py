@@ -109,8 +109,11 @@ def test_dp_optimum_equals_an_independent_exact_milp(case: tuple[Problem, float]
     # scipy's model has no 1e-6/kWh tie-break; it moves the optimum by far less than this.
     assert solution.objective == pytest.approx(exact, abs=2e-4)
     recomputed = _check_flows(problem, solution)
+    # 1e-6: the value functions drop interior points within COST_TOL (1e-9) of their
+    # neighbours' chord, all at once; where a function is only the tie-break (1e-6 per kWh,
+    # all prices 0) a run of such points can bend it by ~1e-7. Money is exact far beyond that.
     assert recomputed - terminal * solution.soc_end_kwh[-1] == pytest.approx(
-        solution.objective, abs=1e-7
+        solution.objective, abs=1e-6
     )
 
 
