@@ -154,7 +154,7 @@ class TokenKeeper:
 
     def _refuse_if_blocked(self, now: datetime) -> None:
         if self._refused is not None:
-            raise AuthError(str(self._refused))
+            raise type(self._refused)(str(self._refused))
         if self._locked_until is not None and now < self._locked_until:
             left = (self._locked_until - now).total_seconds()
             raise LockedOut(

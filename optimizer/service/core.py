@@ -296,7 +296,7 @@ class Service:
             if self.fatal is None:
                 log.error("device: %s; stopping (exit 3)", exc)
             self.fatal = exc
-            self.device_retry_at = FOREVER
+            self.device_retry_at = now + timedelta(days=1)  # the runner stops
             return
         if isinstance(exc, LockedOut):
             delay = max(exc.retry_after_s, s.poll_seconds)
@@ -327,7 +327,7 @@ class Service:
         self._chosen_for = timetable.slots[0].start  # chosen from the SOC just measured
         self.executed[timetable.slots[0].start] = timetable.slots[0]
         first = timetable.slots[0]
-        log.info("plan %d (%s): %d slots from SOC %g %%, cost %.2f vs %.2f idle; now %s",
+        log.info("plan %s (%s): %d slots from SOC %g %%, cost %.2f vs %.2f idle; now %s",
                  plan_id, why, len(timetable.slots), soc, timetable.cost,
                  timetable.no_battery_cost, first.command.body())  # fmt: skip
 

@@ -82,8 +82,8 @@ class Harness:
         self._http += [device_http, tariff_http]
         device = XStorageClient(
             self.settings.device, device_http, password=lambda: password, time=self.clock,
-            options=FAST, wait=self.clock,
-        )  # fmt: skip
+            options=FAST, wait=self.clock if self.clock.speed == 0 else None,
+        )  # fmt: skip  # physical waits: real seconds unless the clock is manual
         original = device.status
 
         def counted() -> Any:
@@ -159,8 +159,9 @@ def make_harness(tmp_path: Path) -> Iterator[MakeHarness]:
         load_w: float = 400.0,
         service: ServiceSettings | None = None,
         sim_overrides: dict[str, Any] | None = None,
+        speed: float = 0,
     ) -> Harness:
-        clock = SimClock(start, speed=0)
+        clock = SimClock(start, speed=speed)  # 0: manual (``run_until`` steps it)
         config = SimConfig(password=PASSWORD, soc_pct=soc_pct, **(sim_overrides or {}))
         sim = Simulator(config, clock=clock, profile=ConstantProfile(load=load_w, pv=0.0)).start()
         server = serve()
