@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,14 +21,14 @@ from optimizer.errors import InfeasiblePlan
 from optimizer.planning.dp import CostToGo, cost_to_go, optimal_path
 from optimizer.planning.gate import check_timetable
 from optimizer.planning.inputs import PlanOptions, Problem, build_problem, terminal_value_per_kwh
-from optimizer.planning.model import solve
 from optimizer.planning.policy import Policy
-from optimizer.planning.reuse import ModelCache
 from optimizer.planning.solution import LpSolution
 from optimizer.planning.timetable import idle_slots, no_battery_cost
 
+if TYPE_CHECKING:
+    from optimizer.planning.reuse import ModelCache
+
 __all__ = [
-    "ModelCache",
     "PlanOptions",
     "Policy",
     "Problem",
@@ -146,6 +147,8 @@ def plan_timetable(policy: Policy, cache: ModelCache | None = None) -> Timetable
     if options.solver == "dp":
         solution = optimal_path(problem, policy.backward)
     elif cache is None:
+        from optimizer.planning.model import solve  # PuLP and HiGHS only when asked for
+
         solution = solve(problem, value, options.solver)
     else:
         solution = cache.solve(problem, value, options.solver)

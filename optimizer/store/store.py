@@ -23,7 +23,7 @@ from optimizer.store import daily
 from optimizer.store import prices as price_rows
 from optimizer.store.bulk import insert_rows
 from optimizer.store.engine import make_engine
-from optimizer.store.migrate import current_revision, head_revision, upgrade_engine
+from optimizer.store.migrate import HEAD_REVISION, current_revision, upgrade_engine
 from optimizer.store.records import CommandRecord, Reading, StoredPlan, plan_row, slot_row
 from optimizer.store.records import DayTotals as DayTotals
 from optimizer.store.schema import commands, energy, metrics, plan_slots, plans, readings
@@ -81,7 +81,7 @@ class Store:
         self.url = url
         self.engine: Engine = make_engine(url, busy_timeout_s)
         try:
-            if migrate and current_revision(self.engine) != head_revision():
+            if migrate and current_revision(self.engine) != HEAD_REVISION:
                 upgrade_engine(self.engine)
         except SQLAlchemyError as exc:
             self.engine.dispose()

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from optimizer.domain import BatterySpec, GridSpec, Timetable
 from optimizer.errors import InfeasiblePlan
-from optimizer.planning import ModelCache, PlanOptions, Problem, plan_problem
+from optimizer.planning import PlanOptions, Problem, plan_problem
 from optimizer.planning.model import solve
+from optimizer.planning.reuse import ModelCache
 from optimizer.planning.solution import LpSolution
 from tests.planning.conftest import START
 

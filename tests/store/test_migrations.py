@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from optimizer.store import Store, current_revision, downgrade, head_revision, upgrade
 from optimizer.store.engine import make_engine
+from optimizer.store.migrate import HEAD_REVISION
 from optimizer.store.schema import plans, prices, readings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +40,20 @@ def revision(url: str) -> str | None:
 
 def test_three_revisions_ship() -> None:
     assert head_revision() == "0003"
+    assert HEAD_REVISION == head_revision()  # the constant that spares opening Alembic
+
+
+def test_opening_an_up_to_date_store_does_not_load_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    upgrade(url)
+    code = (
+        "import sys\n"
+        "from optimizer.store import Store\n"
+        f"Store({url!r}).close()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_upgrade_from_empty_database(url: str) -> None:
