@@ -313,7 +313,6 @@ def _forward(
     n, flows = problem.n, _Flows(problem)
     rows = np.zeros((n, 5))
     soc = np.zeros(n)
-    value = np.zeros(n)
     energy = problem.soc_start_kwh
     window = Window.of(problem)
     for t in range(n):
@@ -331,12 +330,7 @@ def _forward(
             )
         nxt = float(candidates[k])
         rows[t] = flows.settle(nxt - energy, slots[t])
-        # The value of stored energy that the command rounding weighs its options with: a
-        # charge's gentler options store less, so the energy just below the plan is what they
-        # lose (left slope); a discharge's keep more (right slope).
-        side = "left" if nxt > energy else "right"
-        soc[t], value[t] = nxt, -after.slope(nxt, side)
-        energy = nxt
+        soc[t] = energy = nxt
     return LpSolution(
         charge_kwh=rows[:, 0],
         discharge_kwh=rows[:, 1],
@@ -344,7 +338,6 @@ def _forward(
         export_kwh=rows[:, 3],
         curtail_kwh=rows[:, 4],
         soc_end_kwh=soc,
-        soc_value_per_kwh=value,
         objective=objective,
         solver="dp",
     )

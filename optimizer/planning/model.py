@@ -161,17 +161,6 @@ def _check_status(model: _Model, solver: str) -> None:
         )
 
 
-def _stored_energy_value(model: _Model, terminal_value: float) -> FloatArray:
-    """What one more stored kWh is worth at the end of each slot (currency per kWh): the
-    negative of the dual of each slot's state row."""
-    n = model.problem.n
-    rows = [model.lp.get_constraint_by_name(f"soc{t}") for t in range(n)]
-    duals = [row.pi if row is not None else None for row in rows]
-    if any(d is None for d in duals):
-        return np.full(n, terminal_value)
-    return -np.array(duals, dtype=np.float64)
-
-
 def exact_solution(problem: Problem, terminal_value: float, violations: int) -> LpSolution:
     """The exact model's optimum when the LP's does both directions in ``violations`` slots."""
     log.debug("LP optimum does both directions in %d slots: exact DP", violations)
@@ -211,7 +200,6 @@ def solve(problem: Problem, terminal_value: float, solver: str = "highs") -> LpS
         export_kwh=exp,
         curtail_kwh=curtail,
         soc_end_kwh=model.values(model.soc),
-        soc_value_per_kwh=_stored_energy_value(model, terminal_value),
         objective=float(objective) if objective is not None else 0.0,
         solver=used,
     )

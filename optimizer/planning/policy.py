@@ -39,7 +39,6 @@ from optimizer.planning.device import (
     SlotOutcome,
     apply_command,
     export_limit_ac_kwh,
-    forced_ac_kwh,
     self_consumption_ac_kwh,
     settle_arrays,
 )
@@ -130,6 +129,7 @@ class Policy:
             (net + b.max_charge_kw * dt > self._import_cap)
             | (-net + b.max_discharge_kw * dt > self._export_cap)
         ).tolist()
+        self._kwh_per_pct = b.capacity_kwh / 100.0
         self._top_pct = math.floor(b.max_soc_pct + 1e-9)
         self._bottom_pct = math.ceil(b.min_soc_pct - 1e-9)
 
@@ -152,29 +152,31 @@ class Policy:
 
     # -- options ----------------------------------------------------------------------------
 
-    def _forced(self, soc: float, charging: bool) -> tuple[FloatArray, FloatArray]:
-        """(power %, target %) of the forced options from ``soc`` kWh: every whole-percent
-        target within reach with the least power step that gets there, and full power toward
-        the first whole percent beyond reach."""
+    def _targets(self, soc: float) -> tuple[FloatArray, int]:
+        """Whole-percent targets of the forced options from ``soc`` kWh: charges up to the first
+        whole percent beyond what full power reaches in the slot, then discharges likewise
+        (that last target of each side is the full-power option); and how many charges."""
         b = self.problem.battery
-        cap = b.capacity_kwh / 100.0
-        soc_pct = soc / cap
-        if charging:
-            reach = (soc + self._most_charge_kwh * b.charge_efficiency) / cap
-            last = min(math.ceil(reach - 1e-9), self._top_pct)
-            targets = np.arange(math.floor(soc_pct + 1e-9) + 1, last + 1, dtype=float)
-            need = (targets * cap - soc) / b.charge_efficiency
-        else:
-            reach = (soc - self._most_discharge_kwh / b.discharge_efficiency) / cap
-            last = max(math.floor(reach + 1e-9), self._bottom_pct)
-            targets = np.arange(math.ceil(soc_pct - 1e-9) - 1, last - 1, -1.0)
-            need = (soc - targets * cap) * b.discharge_efficiency
-        steps = np.ceil(need / self._step_kwh - 1e-9).clip(1.0, _MAX_STEPS) * POWER_STEP_PCT
-        return steps, targets
+        soc_pct = soc / self._kwh_per_pct
+        up = (soc + self._most_charge_kwh * b.charge_efficiency) / self._kwh_per_pct
+        down = (soc - self._most_discharge_kwh / b.discharge_efficiency) / self._kwh_per_pct
+        charges = np.arange(
+            math.floor(soc_pct + 1e-9) + 1, min(math.ceil(up - 1e-9), self._top_pct) + 1
+        )
+        discharges = np.arange(
+            math.ceil(soc_pct - 1e-9) - 1, max(math.floor(down + 1e-9), self._bottom_pct) - 1, -1
+        )
+        return np.concatenate((charges, discharges)).astype(float), len(charges)
 
     def _options(self, t: int, soc: float) -> _Options:
         """Slot ``t``'s options from ``soc`` kWh: the modes first (self-consumption, basic,
-        the 0 W export limit where it can matter), then charges, then discharges."""
+        the 0 W export limit where it can matter), then charges, then discharges.
+
+        A forced option's battery energy is what ``device.forced_ac_kwh`` gives for its power
+        and target: the least 5 % step that reaches a target moves exactly the energy to it,
+        and full power toward the first target beyond reach moves the most it can
+        (``tests/planning/test_policy.py`` plays every choice through ``apply_command``).
+        """
         b, dt = self.problem.battery, self.problem.dt_h
         load, pv = self._load[t], self._pv[t]
         modes = [_SC, _BASIC]
@@ -182,17 +184,23 @@ class Policy:
         if pv > load and self._price_export[t] < 0:
             modes.append(_LIMIT)
             acs.append(export_limit_ac_kwh(0.0, soc, load, pv, dt, b))
-        c_power, c_target = self._forced(soc, True)
-        d_power, d_target = self._forced(soc, False)
-        ac = np.concatenate(
-            (acs, forced_ac_kwh(True, c_power, c_target, soc, dt, b),
-             -forced_ac_kwh(False, d_power, d_target, soc, dt, b))
-        )  # fmt: skip
+        targets, n_up = self._targets(soc)
+        stored = targets * self._kwh_per_pct - soc
+        need = np.concatenate(
+            (stored[:n_up] / b.charge_efficiency, -stored[n_up:] * b.discharge_efficiency)
+        )
+        most = np.where(
+            np.arange(len(need)) < n_up, self._most_charge_kwh, self._most_discharge_kwh
+        )
+        moved = np.minimum(need, most)
+        steps = np.ceil(need / self._step_kwh - 1e-9).clip(1.0, _MAX_STEPS) * POWER_STEP_PCT
+        moved[n_up:] *= -1.0
+        ac = np.concatenate((acs, moved))
         cap: FloatArray | float = -1.0
         if _LIMIT in modes:
             cap = np.full(len(ac), -1.0)
             cap[modes.index(_LIMIT)] = 0.0
-        return _Options(modes, ac, cap, c_power, c_target, d_power, d_target)
+        return _Options(modes, ac, cap, steps[:n_up], targets[:n_up], steps[n_up:], targets[n_up:])
 
     def _command(self, options: _Options, k: int) -> Command:
         duration = self.options.command_duration_h

@@ -104,7 +104,6 @@ class _Reusable:
         if violations:
             return violations
         curtail: FloatArray = x[self.curtail]
-        duals = np.asarray(solution.row_dual, dtype=np.float64)
         return LpSolution(
             charge_kwh=charge,
             discharge_kwh=discharge,
@@ -112,7 +111,6 @@ class _Reusable:
             export_kwh=exp,
             curtail_kwh=curtail,
             soc_end_kwh=x[self.soc],
-            soc_value_per_kwh=-duals[self.state],
             objective=float(self.highs.getInfo().objective_function_value),
             solver="highs",
         )

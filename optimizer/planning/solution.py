@@ -29,7 +29,6 @@ class LpSolution:
     export_kwh: FloatArray
     curtail_kwh: FloatArray
     soc_end_kwh: FloatArray
-    soc_value_per_kwh: FloatArray
     objective: float
     solver: str
     exact_slots: int = 0

@@ -60,7 +60,7 @@ def _assert_same(cached: LpSolution | str, fresh: LpSolution | str) -> None:
         assert cached == fresh
         return
     assert cached.objective == pytest.approx(fresh.objective, rel=1e-6, abs=1e-6)
-    for name in (*FLOWS, "soc_value_per_kwh"):
+    for name in FLOWS:
         np.testing.assert_allclose(getattr(cached, name), getattr(fresh, name), 1e-6, 1e-6)
     assert (cached.solver, cached.exact_slots) == (fresh.solver, fresh.exact_slots)
 
