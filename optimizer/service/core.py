@@ -148,6 +148,7 @@ class Service:
         self.fatal: CredentialsRejected | None = None
         self.real: Callable[[], float] = time.monotonic  # physical seconds (tests inject)
         self._accepted_real: float | None = None
+        self._accepted_id: str | None = None
         self._mismatch_noted: datetime | None = None
         self.outbox = Outbox(deps.store, deps.clock.now)
         self.tariffs = TariffFeed(deps.settings, deps.store, deps.tariff_http, deps.clock)
@@ -270,11 +271,20 @@ class Service:
         return True
 
     def _note_confirmation(self) -> None:
-        """The status shows the command the device accepted: confirmed."""
+        """The status shows the command the device accepted (that very record, when the device
+        gives ids: an older identical command still showing is not a confirmation)."""
         p = self.progress
-        if p.accepted is not None and not p.confirmed and runs(self.reading, p.accepted):
-            log.info("device confirms %s", p.accepted.body())
-            self.progress = replace(p, confirmed=True, readback_failures=0)
+        if p.accepted is None or p.confirmed or not self._shows_accepted():
+            return
+        log.info("device confirms %s", p.accepted.body())
+        self.progress = replace(p, confirmed=True, readback_failures=0)
+
+    def _shows_accepted(self) -> bool:
+        p, reading = self.progress, self.reading
+        if p.accepted is None or reading is None or not runs(reading, p.accepted):
+            return False
+        shown = (reading.mode or {}).get("id")
+        return self._accepted_id is None or shown is None or shown == self._accepted_id
 
     def _save_reading(self, mode: dict[str, Any] | None, flow: EnergyFlow, now: datetime) -> None:
         if self._last_saved is not None and now <= self._last_saved:
@@ -470,7 +480,8 @@ class Service:
             error = "answer does not echo the command: " + "; ".join(echo)
             return replace(record, ok=False, response=response, error=error)
         self.progress = replace(self.progress, accepted=command, accepted_at=record.sent_at,
-                                confirmed=runs(self.reading, command))  # fmt: skip
+                                confirmed=False)  # fmt: skip
         self._accepted_real = self.real()
+        self._accepted_id = result.accepted.id
         log.info("sent %s (accepted)", command.body())
         return replace(record, ok=True, response=response)

@@ -61,6 +61,9 @@ class ScheduledRunner:
         self.clock = clock
         self.speed = speed
         self.stop_event = threading.Event()
+        # Workers add jobs only under this lock and only before ``stop_event``; ``run`` sets
+        # the event under it, so no worker waits on the scheduler's locks during shutdown.
+        self._adding = threading.Lock()
         self.runs: dict[str, int] = {}
         self._scheduler = BackgroundScheduler(
             timezone=UTC,
@@ -77,10 +80,13 @@ class ScheduledRunner:
     def _schedule(self, job: Job, due: datetime) -> None:
         when = datetime.now(UTC) + timedelta(seconds=self._real_seconds(due))
         executor = "side" if job.name in SIDE_JOBS else "default"
-        with contextlib.suppress(SchedulerNotRunningError):  # shutting down: schedule nothing
-            self._scheduler.add_job(
-                self._fire, "date", run_date=when, args=[job, due], executor=executor
-            )
+        self._add(self._fire, when, [job, due], executor)
+
+    def _add(self, func: Callable[..., object], when: datetime, args: list[object],
+             executor: str = "default") -> None:  # fmt: skip
+        with self._adding, contextlib.suppress(SchedulerNotRunningError):
+            if not self.stop_event.is_set():  # shutting down: schedule nothing
+                self._scheduler.add_job(func, "date", run_date=when, args=args, executor=executor)
 
     def _fire(self, job: Job, due: datetime) -> None:
         if self.stop_event.is_set():
@@ -91,17 +97,14 @@ class ScheduledRunner:
         follow_up = _run_safely(job)
         if follow_up is not None:
             then = Job(f"{job.name} follow-up", follow_up, lambda now: now)
-            with contextlib.suppress(SchedulerNotRunningError):
-                self._scheduler.add_job(_run_safely, "date", run_date=datetime.now(UTC),
-                                        args=[then])  # fmt: skip
+            self._add(_run_safely, datetime.now(UTC), [then])
         self.runs[job.name] = self.runs.get(job.name, 0) + 1
         if _fatal(self.service):
-            self.stop_event.set()
-        if not self.stop_event.is_set():
-            self._schedule(job, job.next_due(self.clock.now()))
+            self.stop()
+        self._schedule(job, job.next_due(self.clock.now()))
 
     def stop(self) -> None:
-        """Ask the runner to stop (safe from a signal handler)."""
+        """Ask the runner to stop (safe from a signal handler: sets the event only)."""
         self.stop_event.set()
 
     def run(self, until: datetime | None = None, poll_real_s: float = 0.2) -> None:
@@ -116,7 +119,8 @@ class ScheduledRunner:
                 if until is not None and self.clock.now() >= until:
                     break
         finally:
-            self.stop_event.set()
+            with self._adding:
+                self.stop_event.set()
             self._scheduler.shutdown(wait=True)
             log.info("service stopped cleanly")
 

@@ -306,6 +306,11 @@ class SimDevice:
             self.stats.reboots += 1
             self.down_until = now + downtime if downtime > timedelta(0) else None
 
+    def expire_tokens(self) -> None:
+        """Every token stops working now (as at the device's ~60 minutes)."""
+        with self.lock:
+            self._tokens.clear()
+
     def is_down(self) -> bool:
         """True while a reboot's downtime lasts."""
         return self.down_until is not None and self.clock.now() < self.down_until
