@@ -91,6 +91,7 @@ def init(
         f"wrote {path}: set [device] and [tariff], then try "
         f"`xstorage-optimizer status --config {path}`",
         highlight=False,
+        markup=False,  # "[device]" is text, not a style tag
         soft_wrap=True,
     )
 

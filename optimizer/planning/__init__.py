@@ -79,20 +79,22 @@ def _check_reachable(slots: list[PlanSlot], problem: Problem) -> None:
             )
 
 
-def _with_slack(problem: Problem) -> Problem:
-    """``problem`` with the grid limits one whole percent of SOC (as AC energy per slot) tighter.
+def _with_slack(problem: Problem) -> Problem | None:
+    """``problem`` with the import limit one whole percent of SOC (as AC energy per slot)
+    tighter, where the limit can bind at all (``None`` where it cannot: most houses).
 
     The cost-to-go is exact for continuous control; the device moves in whole-percent targets
-    and 5 % power steps. Where a grid limit binds (a load the import limit cannot carry alone),
-    a continuous plan on the very edge may be out of the device's reach, so the plan is made
-    with this much room and the commands are chosen within the true limits.
+    and 5 % power steps. Where a load the import limit cannot carry alone needs the battery, a
+    continuous plan on the very edge may be out of the device's reach, so the plan is made with
+    this much room and the commands are chosen within the true limit.
     """
-    b, grid = problem.battery, problem.grid
-    slack_kw = b.kwh(1.0) / b.charge_efficiency / problem.dt_h
+    b, grid, dt = problem.battery, problem.grid, problem.dt_h
+    slack_kw = b.kwh(1.0) / b.charge_efficiency / dt
+    peak_kw = float(np.max(problem.load_kwh - problem.pv_kwh)) / dt + b.max_charge_kw
+    if peak_kw <= grid.max_import_kw - slack_kw:
+        return None
     tighter = replace(
-        grid,
-        max_import_kw=max(grid.max_import_kw - slack_kw, grid.max_import_kw / 2),
-        max_export_kw=max(grid.max_export_kw - slack_kw, 0.0),
+        grid, max_import_kw=max(grid.max_import_kw - slack_kw, grid.max_import_kw / 2)
     )
     return replace(problem, grid=tighter)
 
@@ -115,10 +117,11 @@ def plan_policy(problem: Problem, options: PlanOptions, with_path: bool = False)
     Raises ``InfeasiblePlan`` naming the slot that cannot be supplied.
     """
     value = terminal_value_per_kwh(problem, options.terminal_soc_value)
-    backward = _cost_to_go(_with_slack(problem), value) or _cost_to_go(problem, value)
+    roomy = _with_slack(problem)
+    backward = (_cost_to_go(roomy, value) if roomy else None) or _cost_to_go(problem, value)
     if backward is None:
         raise _explain_infeasible(problem)
-    policy = Policy(problem, backward, options, value)
+    policy = Policy(problem, backward, options, value, slack=roomy is not None)
     if with_path:
         policy.path()
     idle_feasible = bool(
@@ -145,7 +148,10 @@ def plan_timetable(policy: Policy, cache: ModelCache | None = None) -> Timetable
     problem, options = policy.problem, policy.options
     value = policy.terminal_value_per_kwh
     if options.solver == "dp":
-        solution = optimal_path(problem, policy.backward)
+        # With room kept at the import limit the backward pass is of a tighter model: the
+        # optimum's own figure is the true model's.
+        true_model = _cost_to_go(problem, value) if policy.slack else policy.backward
+        solution = optimal_path(problem, true_model or policy.backward)
     elif cache is None:
         from optimizer.planning.model import solve  # PuLP and HiGHS only when asked for
 
@@ -156,8 +162,8 @@ def plan_timetable(policy: Policy, cache: ModelCache | None = None) -> Timetable
         slots, status = idle_slots(problem, options), IDLE_STATUS
     else:
         slots = policy.path()
-        exact = f", LP did both directions in {solution.exact_slots} slots"
-        status = f"optimal ({solution.solver}{exact if solution.exact_slots else ''})"
+        both = f", the LP did both directions {solution.exact_slots} times"
+        status = f"optimal ({solution.solver}{both if solution.exact_slots else ''})"
     _check_reachable(slots, problem)
     check_timetable(slots, problem)
     discharged = sum(slot.discharge_kw for slot in slots) * problem.dt_h

@@ -100,8 +100,11 @@ class Policy:
         options: PlanOptions,
         terminal_value_per_kwh: float,
         idle: bool = False,
+        slack: bool = False,
     ) -> None:
         self.problem, self.backward, self.options = problem, backward, options
+        #: True when ``backward`` was made with room at the import limit (see ``plan_policy``).
+        self.slack = slack
         self.to_go = backward.to_go
         self.terminal_value_per_kwh = terminal_value_per_kwh
         self.idle = idle
@@ -148,7 +151,10 @@ class Policy:
 
     def with_idle(self) -> Policy:
         """The same plan, basic mode in every slot."""
-        return Policy(self.problem, self.backward, self.options, self.terminal_value_per_kwh, True)
+        return Policy(
+            self.problem, self.backward, self.options, self.terminal_value_per_kwh, True,
+            self.slack,
+        )  # fmt: skip
 
     # -- options ----------------------------------------------------------------------------
 

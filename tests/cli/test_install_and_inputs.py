@@ -63,6 +63,7 @@ def test_init_writes_the_example_config_and_never_overwrites(tmp_path: Path) -> 
     assert done.exit_code == 0, done.output
     assert target.read_bytes() == (PACKAGE_DATA / "config.example.toml").read_bytes()
     assert f"wrote {target}" in done.stderr
+    assert "set [device] and [tariff]" in done.stderr  # not eaten as style tags
     target.write_text("# mine\n")
     line = one_line_error(["init", str(target)])
     assert str(target) in line and "--force" in line
