@@ -68,12 +68,17 @@ def test_duplicates_and_off_grid_slots() -> None:
     assert ("off-grid", "10:10") in found
 
 
-def test_a_long_run_of_exact_zeros_is_a_glitch_but_a_short_one_is_not() -> None:
+def test_a_long_run_of_exact_zeros_is_a_glitch_and_a_short_one_is_judged_by_its_neighbours() -> (
+    None
+):
     values = np.full(48, 0.2)
-    values[10:22] = 0.0  # six hours
-    assert kinds(day(values)) == []
-    assert len(kinds(day(values), Rules(zero_run_hours=6))) == 12
+    values[10:22] = 0.0  # six hours: shorter than zero_run_hours, but a cliff from flat 0.2
+    assert {kind for kind, _ in kinds(day(values))} == {"suspect-zero"}  # issue 10, fault 4
+    assert {kind for kind, _ in kinds(day(values), Rules(zero_run_hours=6))} == {"zero-run"}
     assert len(kinds(day(np.zeros(48)))) == 48
+    jumpy = np.tile([0.03, -0.02, 0.05, 0.01], 12)
+    jumpy[21:23] = 0.0  # real zeros among small, jumpy prices
+    assert kinds(day(jumpy)) == []
 
 
 def test_real_export_history_with_zero_runs_passes_the_default_rules() -> None:
