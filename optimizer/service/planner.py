@@ -51,20 +51,32 @@ def _contiguous(series: pd.Series, start: datetime, slot_minutes: int) -> pd.Ser
     return series.iloc[:n]
 
 
+def _on_slots(frame: pd.DataFrame, minutes: int, name: str) -> pd.Series:
+    """Stored prices (``Store.price_frame``) on the planner's slots. A single stored price has
+    no neighbour to tell its interval from, so its own stored end does."""
+    prices = frame["price_per_kwh"].astype(np.float64)
+    if len(prices) != 1:
+        return to_slots(prices, minutes, "price", name)
+    first = pd.Timestamp(prices.index[0])
+    slots = int((pd.Timestamp(frame["end"].iloc[0]) - first) / pd.Timedelta(minutes=minutes))
+    index = pd.date_range(first, periods=max(slots, 1), freq=f"{minutes}min")
+    return pd.Series(float(prices.iloc[0]), index=index)
+
+
 def stored_prices(
     store: Store, settings: Settings, start: datetime
 ) -> tuple[pd.Series, pd.Series | None]:
     """Import and export prices (currency/kWh) on the planner's slots from ``start``."""
     minutes = settings.planner.slot_minutes
     end = start + timedelta(hours=settings.planner.horizon_hours)
-    raw = store.prices(settings.tariff.import_code(), start, end)
-    imports = _contiguous(to_slots(raw, minutes, "price", "import prices"), start, minutes)
+    raw = store.price_frame(settings.tariff.import_code(), start, end)
+    imports = _contiguous(_on_slots(raw, minutes, "import prices"), start, minutes)
     if imports.empty:
         raise InvalidInput(f"no stored import prices for the slot starting {start.isoformat()}")
     exports = None
     if settings.tariff.export_code():
-        raw_export = store.prices(settings.tariff.export_code(), start, end)
-        exports = to_slots(raw_export, minutes, "price", "export prices").reindex(imports.index)
+        raw_export = store.price_frame(settings.tariff.export_code(), start, end)
+        exports = _on_slots(raw_export, minutes, "export prices").reindex(imports.index)
         if exports.isna().any():
             log.warning("export prices missing for part of the horizon; counted as 0")
             exports = exports.fillna(0.0)
