@@ -12,21 +12,16 @@ from hypothesis import strategies as st
 from optimizer.domain import BatterySpec, GridSpec
 from optimizer.planning import PlanOptions, build_problem, plan_policy
 from optimizer.planning.device import apply_command
-from tests.planning.conftest import series
+from tests.planning.conftest import price_and_energy_lists, series
 
 START = datetime(2023, 6, 1, tzinfo=UTC)
-prices = st.floats(min_value=-0.3, max_value=1.0, allow_nan=False).map(lambda v: round(v, 4))
-energies = st.floats(min_value=0.0, max_value=1.5, allow_nan=False).map(lambda v: round(v, 3))
 
 
 @st.composite
 def cases(draw: st.DrawFn) -> dict[str, object]:
     n = draw(st.integers(min_value=2, max_value=12))
     return {
-        "imp": draw(st.lists(prices, min_size=n, max_size=n)),
-        "exp": draw(st.lists(prices, min_size=n, max_size=n)),
-        "load": draw(st.lists(energies, min_size=n, max_size=n)),
-        "pv": draw(st.lists(energies, min_size=n, max_size=n)),
+        **price_and_energy_lists(draw, n),
         "soc": draw(st.floats(min_value=0, max_value=100)),
         "asked": draw(st.lists(st.floats(0, 100), min_size=n, max_size=n)),
         "battery": BatterySpec(

@@ -15,22 +15,17 @@ from optimizer.domain import Action, BatterySpec, DeviceCommand, GridSpec, Timet
 from optimizer.errors import InfeasiblePlan
 from optimizer.planning import PlanOptions, build_problem, plan
 from optimizer.planning.model import solve
-from tests.planning.conftest import series
+from tests.planning.conftest import price_and_energy_lists, prices, series
 from tests.planning.exact import exact_objective
 
 START = datetime(2023, 6, 1, tzinfo=UTC)
-prices = st.floats(min_value=-0.3, max_value=1.0, allow_nan=False).map(lambda v: round(v, 4))
-energies = st.floats(min_value=0.0, max_value=2.0, allow_nan=False).map(lambda v: round(v, 3))
 
 
 @st.composite
 def cases(draw: st.DrawFn) -> dict[str, object]:
     n = draw(st.integers(min_value=2, max_value=24))
     return {
-        "imp": draw(st.lists(prices, min_size=n, max_size=n)),
-        "exp": draw(st.lists(prices, min_size=n, max_size=n)),
-        "load": draw(st.lists(energies, min_size=n, max_size=n)),
-        "pv": draw(st.lists(energies, min_size=n, max_size=n)),
+        **price_and_energy_lists(draw, n),
         "soc": draw(st.floats(min_value=0, max_value=100)),
         "battery": BatterySpec(
             capacity_kwh=draw(st.sampled_from([4.2, 6.0, 10.08])),
