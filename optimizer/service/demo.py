@@ -336,6 +336,9 @@ def run_demo(
             ) as deps,
             observed(deps, listen=listen) as service,
         ):
+            # The first prices before the first slot: in the runner the fetch is a side job,
+            # and a first boundary without prices would start the day in fallback mode.
+            service.tariffs.run()
             runner = ScheduledRunner(service, clock, speed)
             releaser = threading.Thread(target=_release_when_started, args=(runner, clock))
             releaser.start()
