@@ -201,3 +201,18 @@ def local(text: str) -> datetime:
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def counted_reads(service: Service) -> list[datetime]:
+    """Record the time of every successful status read the service makes."""
+    times: list[datetime] = []
+    original = service.read
+
+    def read() -> bool:
+        fresh = original()
+        if fresh and service.reading is not None:
+            times.append(service.reading.time)
+        return fresh
+
+    service.read = read  # type: ignore[method-assign]
+    return times

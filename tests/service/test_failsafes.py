@@ -9,23 +9,14 @@ import httpx
 import pytest
 
 from optimizer.domain import DeviceCommand
-from optimizer.service.core import Service
-from tests.service.conftest import PASSWORD, Harness, MakeHarness, local, service_settings
-
-
-def counted_reads(service: Service) -> list[datetime]:
-    """Record the time of every successful status read the service makes."""
-    times: list[datetime] = []
-    original = service.read
-
-    def read() -> bool:
-        fresh = original()
-        if fresh and service.reading is not None:
-            times.append(service.reading.time)
-        return fresh
-
-    service.read = read  # type: ignore[method-assign]
-    return times
+from tests.service.conftest import (
+    PASSWORD,
+    Harness,
+    MakeHarness,
+    counted_reads,
+    local,
+    service_settings,
+)
 
 
 def sent_between(h: Harness, lo: datetime, hi: datetime) -> list[dict[str, object]]:

@@ -27,6 +27,7 @@ from tests.service.conftest import (
     IMPORT_PATH,
     Harness,
     MakeHarness,
+    counted_reads,
     local,
 )
 from tests.tariffs.fakeapi import OctopusRates, Reply
@@ -117,20 +118,6 @@ class FullDisk(Store):
             yield conn
 
 
-def reads_of(service: Service) -> list[datetime]:
-    times: list[datetime] = []
-    original = service.read
-
-    def read() -> bool:
-        fresh = original()
-        if fresh and service.reading is not None:
-            times.append(service.reading.time)
-        return fresh
-
-    service.read = read  # type: ignore[method-assign]
-    return times
-
-
 def assert_in_control(h: Harness, service: Service, lo: datetime, hi: datetime) -> None:
     """Every slot boundary in ``[lo, hi)`` got its command within a poll, as chosen."""
     slot = pd.Timestamp(lo).ceil("30min").to_pydatetime()
@@ -154,7 +141,7 @@ def test_a_full_disk_costs_no_command_and_no_reading(
     h.store.close()
     h.store = FullDisk(h.settings.store.url)
     service = h.start_service()
-    reads = reads_of(service)
+    reads = counted_reads(service)
     h.run_until(local("2023-10-15 01:10"))
     h.store.full = True  # type: ignore[attr-defined]
     h.run_until(local("2023-10-15 02:40"))
@@ -174,7 +161,7 @@ def test_a_locked_database_costs_no_command_and_no_reading(make_harness: MakeHar
     h.store.close()
     h.store = Store(h.settings.store.url, busy_timeout_s=0.1)
     service = h.start_service()
-    reads = reads_of(service)
+    reads = counted_reads(service)
     h.run_until(local("2023-10-15 01:10"))
     path = h.settings.store.url.removeprefix("sqlite:///")
     holder = sqlite3.connect(path, isolation_level=None)
@@ -363,7 +350,7 @@ def test_a_hanging_tariff_server_never_delays_a_command(make_harness: MakeHarnes
     h.api.routes[IMPORT_PATH] = lambda query: hang
     h.api.routes[EXPORT_PATH] = lambda query: hang
     service = h.start_service()
-    reads = reads_of(service)
+    reads = counted_reads(service)
     ScheduledRunner(service, h.clock, 600).run(until=local("2023-10-15 18:45"), poll_real_s=0.05)
     slot = local("2023-10-15 18:30")
     assert service.tariffs.failures >= 1  # the fetch did hang (20 simulated minutes a time)
