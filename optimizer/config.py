@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from optimizer.domain import BatterySpec, GridSpec
+from optimizer.domain import BatterySpec, GridSpec, LoadMethodName
 from optimizer.errors import ConfigError, InvalidInput
 from optimizer.units import PRICE_UNITS, price_factor
 
@@ -473,6 +473,49 @@ class MqttSettings(BaseModel):
         return value
 
 
+class ForecastSettings(BaseModel):
+    """``[forecast]``: how the service and the backtest forecast load and PV (one path).
+
+    ``load_method`` is one of ``optimizer.forecast.LOAD_METHODS``; its walk-forward errors and
+    what each captures in the backtest are in ``docs/forecast.md``. Lags are days.
+    """
+
+    model_config = _FROZEN
+
+    load_method: LoadMethodName = "blend-inday"
+    #: ``weekday``: the same local time this many days back (the same weekday).
+    load_lag_days: tuple[int, ...] = (7, 14, 21, 28)
+    #: ``recent``/``blend``: the most recent days measured, each further one weighted ``decay``.
+    recent_days: Annotated[int, Field(ge=1, le=56)] = 3
+    recent_decay: Annotated[float, Field(gt=0, le=1)] = 0.85
+    #: ``blend``: the share of ``weekday`` (the rest is ``recent``).
+    weekday_weight: Annotated[float, Field(ge=0, le=1)] = 0.3
+    #: ``blend-inday``: the last hours of measured load against what was expected for them,
+    #: this share of the ratio applied, fading over ``inday_fade_hours``.
+    inday_window_hours: Annotated[float, Field(gt=0, le=48)] = 2.0
+    inday_damping: Annotated[float, Field(ge=0, le=1)] = 0.8
+    inday_fade_hours: Annotated[float, Field(ge=0, le=168)] = 6.0
+    #: Plans hedge over this many load scenarios (groups of the lagged days, low … high):
+    #: 0 plans on the forecast alone. See docs/forecast.md for what it gains and costs.
+    hedge_scenarios: Annotated[int, Field(ge=0, le=11)] = 0
+    #: PV: the same UTC time this many days back (the sun keeps UTC, not clock time).
+    pv_lag_days: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8)
+
+    @field_validator("load_lag_days", "pv_lag_days")
+    @classmethod
+    def _lags(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or min(value) < 1:
+            raise ValueError("must list at least one lag of 1 day or more")
+        return value
+
+    @field_validator("hedge_scenarios")
+    @classmethod
+    def _scenarios(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("must be 0 (plan on the forecast alone) or 2 or more scenarios")
+        return value
+
+
 class BacktestSettings(BaseModel):
     """``[backtest]``: how history is replayed and where user strategies come from.
 
@@ -489,8 +532,6 @@ class BacktestSettings(BaseModel):
     price_day_start: str = "23:00"
     price_timezone: str = "Europe/London"
     initial_soc_pct: Annotated[float, Field(ge=0, le=100)] = 10.0
-    load_lag_days: tuple[int, ...] = (7, 14, 21, 28)
-    pv_lag_days: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8)
     fallback_load_kwh: Annotated[float, Field(ge=0)] = 0.15
 
     @field_validator("publish_time", "price_day_start")
@@ -511,13 +552,6 @@ class BacktestSettings(BaseModel):
                 raise ValueError(f"{path!r} must look like package.module:ClassName")
         return value
 
-    @field_validator("load_lag_days", "pv_lag_days")
-    @classmethod
-    def _lags(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        if not value or min(value) < 1:
-            raise ValueError("must list at least one lag of 1 day or more")
-        return value
-
 
 class Settings(BaseModel):
     """The whole validated settings file."""
@@ -531,6 +565,7 @@ class Settings(BaseModel):
     tariff: TariffSettings = TariffSettings()
     store: StoreSettings = Field(default_factory=StoreSettings)  # its url: per user, at load
     service: ServiceSettings = ServiceSettings()
+    forecast: ForecastSettings = ForecastSettings()
     backtest: BacktestSettings = BacktestSettings()
     web: WebSettings = WebSettings()
     mqtt: MqttSettings = MqttSettings()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,3 +159,8 @@ class Timetable:
     def savings(self) -> float:
         """No-battery cost minus planned cost."""
         return self.no_battery_cost - self.cost
+
+
+#: Household load forecast methods (``optimizer.forecast.load``; ``[forecast] load_method``).
+LoadMethodName = Literal["weekday", "recent", "blend", "blend-inday"]
+LOAD_METHODS: tuple[LoadMethodName, ...] = ("weekday", "recent", "blend", "blend-inday")

@@ -24,8 +24,9 @@ class LpStrategy:
     foresight: Foresight = "realistic"
 
     def decide(self, context: DecisionContext) -> Policy:
-        """The plan for ``context`` (prices known so far, forecast load/PV)."""
-        return plan_policy(context.problem(), context.options)
+        """The plan for ``context`` (prices known so far, forecast load/PV; hedged over the
+        load scenarios when the context has them)."""
+        return plan_policy(context.problem(), context.options, scenarios=context.load_scenarios)
 
 
 class PerfectForesight:

@@ -8,7 +8,7 @@ planning horizon is shorter than the shortest lag; ``check_horizon`` enforces th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -18,7 +18,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from optimizer.errors import InvalidInput
-from optimizer.forecast import LOAD_LAGS_DAYS, PV_LAGS_DAYS, lagged_mean, shortest_lag_hours
+from optimizer.forecast.grid import series_from
+from optimizer.forecast.lagged import LOAD_LAGS_DAYS, PV_LAGS_DAYS, lagged_mean, shortest_lag_hours
+from optimizer.forecast.load import LoadForecaster
 from optimizer.timeseries import FloatArray, require_utc, slot_index
 
 
@@ -72,6 +74,12 @@ class BacktestInputs:
     pv_kwh: FloatArray
     load_forecast_kwh: FloatArray
     pv_forecast_kwh: FloatArray
+    #: The load forecast made at decision slot ``t`` for slots ``[t, end)`` from the history
+    #: before ``t`` only; ``None``: ``load_forecast_kwh`` (lagged, made once) is used.
+    load_forecast_at: Callable[[int, int], FloatArray] | None = None
+    #: The load scenarios and their probabilities made at ``t`` for ``[t, end)`` (a plan
+    #: that hedges); ``None``: plans stand on the forecast alone.
+    load_scenarios_at: Callable[[int, int], tuple[FloatArray, FloatArray]] | None = None
 
     @property
     def dt_h(self) -> float:
@@ -158,10 +166,15 @@ def prepare_inputs(
     timezone: str = "Europe/London",
     lags: tuple[Sequence[int], Sequence[int]] = (LOAD_LAGS_DAYS, PV_LAGS_DAYS),
     fallback_load_kwh: float = 0.0,
+    load_forecaster: LoadForecaster | None = None,
+    hedge_scenarios: int = 0,
 ) -> BacktestInputs:
     """Align every input to the slot grid ``[start, end)`` and build the forecasts.
 
     Load and PV history before ``start`` feeds the forecasts (and their fallback profile).
+    With ``load_forecaster`` the load forecast is made at each decision time instead (the
+    service's way), from the load history before it; ``timezone`` is the household's clock.
+    ``hedge_scenarios`` (with a forecaster) also makes that many load scenarios per decision.
     """
     start, end = require_utc(start, "--from"), require_utc(end, "--to")
     periods = int((end - start) / timedelta(minutes=slot_minutes))
@@ -172,6 +185,12 @@ def prepare_inputs(
     load = _non_negative(_on_grid(series.load_kwh, load_name, grid), load_name, grid)
     pv = _non_negative(_on_grid(series.pv_kwh, pv_name, grid), pv_name, grid)
     pv_history = series.pv_kwh if series.pv_kwh is not None else pd.Series(dtype=np.float64)
+    forecast_at = scenarios_at = None
+    if load_forecaster is not None:
+        forecast_at, scenarios_at = _forecast_at(
+            load_forecaster, series.load_kwh, (start, end), slot_minutes, timezone,
+            hedge_scenarios,
+        )  # fmt: skip
     return BacktestInputs(
         index=grid,
         slot_minutes=slot_minutes,
@@ -185,14 +204,45 @@ def prepare_inputs(
         pv_forecast_kwh=lagged_mean(pv_history, grid, lags[1], None, start, 0.0)
         if series.pv_kwh is not None
         else np.zeros(len(grid)),
+        load_forecast_at=forecast_at,
+        load_scenarios_at=scenarios_at if hedge_scenarios >= 2 else None,
     )
 
 
-def check_horizon(horizon_hours: float, lags: tuple[Sequence[int], Sequence[int]]) -> None:
-    """Refuse a horizon that would let a lagged forecast read data after the decision time."""
-    shortest = min(shortest_lag_hours(lags[0], "local"), shortest_lag_hours(lags[1], None))
+def _forecast_at(
+    forecaster: LoadForecaster,
+    history: pd.Series,
+    period: tuple[datetime, datetime],
+    slot_minutes: int,
+    timezone: str,
+    groups: int = 0,
+) -> tuple[Callable[[int, int], FloatArray], Callable[[int, int], tuple[FloatArray, FloatArray]]]:
+    """``(t, end) -> forecast`` and ``(t, end) -> (scenarios, weights)`` on the backtest's
+    grid, over the whole load history (``groups`` scenarios)."""
+    start, end = period
+    first = min(start, pd.Timestamp(history.index[0]).to_pydatetime()) if len(history) else start
+    step = timedelta(minutes=slot_minutes)
+    first = start - (start - first) // step * step  # on the backtest's grid
+    grid = series_from(history, first, end, slot_minutes, timezone)
+    offset = grid.position(start)
+
+    def at(t: int, stop: int) -> FloatArray:
+        targets = np.arange(offset + t, offset + stop, dtype=np.int64)
+        return forecaster(grid, offset + t, targets)
+
+    def scenarios(t: int, stop: int) -> tuple[FloatArray, FloatArray]:
+        targets = np.arange(offset + t, offset + stop, dtype=np.int64)
+        return forecaster.scenarios(grid, offset + t, targets, groups)
+
+    return at, scenarios
+
+
+def check_horizon(horizon_hours: float, pv_lags: Sequence[int]) -> None:
+    """Refuse a horizon that would let the lagged PV forecast read data after the decision
+    time (the load forecast is made at each decision from the past only)."""
+    shortest = shortest_lag_hours(pv_lags, None)
     if horizon_hours > shortest:
         raise InvalidInput(
-            f"planner horizon {horizon_hours:g} h is longer than the shortest forecast lag "
+            f"planner horizon {horizon_hours:g} h is longer than the shortest PV forecast lag "
             f"({shortest:g} h): the forecast would see the future; shorten the horizon"
         )

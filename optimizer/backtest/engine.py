@@ -84,6 +84,8 @@ class _Recorder:
         self.action = np.full(n, "", dtype=object)
         self.command = np.full(n, "", dtype=object)
         self.replanned = np.zeros(n, dtype=bool)
+        #: each slot's load forecast as the decision that chose its command believed it
+        self.load_forecast = np.full(n, np.nan)
 
     def record(self, t: int, command: Command, soc_start: float, outcome: SlotOutcome) -> None:
         params = command.parameters or {}
@@ -171,8 +173,17 @@ class _Replay:
 
     def _context(self, t: int, end: int, soc_kwh: float) -> DecisionContext:
         inputs, config = self.inputs, self.config
-        load = inputs.load_kwh if self.perfect else inputs.load_forecast_kwh
         pv = inputs.pv_kwh if self.perfect else inputs.pv_forecast_kwh
+        if self.perfect:
+            load = inputs.load_kwh[t:end]
+        elif inputs.load_forecast_at is not None:
+            load = inputs.load_forecast_at(t, end)
+        else:
+            load = inputs.load_forecast_kwh[t:end]
+        self.rec.load_forecast[t:end] = load
+        scenarios = None
+        if not self.perfect and inputs.load_scenarios_at is not None:
+            scenarios = inputs.load_scenarios_at(t, end)
         battery = config.battery
         soc_pct = min(100.0, max(0.0, battery.pct(soc_kwh)))
         return DecisionContext(
@@ -180,12 +191,13 @@ class _Replay:
             index=inputs.index[t:end],
             price_import_per_kwh=inputs.price_import[t:end],
             price_export_per_kwh=inputs.price_export[t:end],
-            load_kwh=load[t:end],
+            load_kwh=load,
             pv_kwh=pv[t:end],
             soc_pct=soc_pct,
             battery=battery,
             grid=config.grid,
             options=config.options,
+            load_scenarios=scenarios,
         )
 
     def frame(self) -> pd.DataFrame:
@@ -195,7 +207,7 @@ class _Replay:
             {
                 "price_import_per_kwh": inputs.price_import,
                 "price_export_per_kwh": inputs.price_export,
-                "load_forecast_kwh": inputs.load_forecast_kwh,
+                "load_forecast_kwh": rec.load_forecast,
                 "load_kwh": inputs.load_kwh,
                 "pv_forecast_kwh": inputs.pv_forecast_kwh,
                 "pv_kwh": inputs.pv_kwh,

@@ -45,6 +45,9 @@ class DecisionContext:
     battery: BatterySpec
     grid: GridSpec
     options: PlanOptions
+    #: Load paths (paths × slots, kWh) around ``load_kwh`` and their probabilities, when
+    #: ``forecast.hedge_scenarios`` asks the plan to hedge (``None``: plan on ``load_kwh``).
+    load_scenarios: tuple[FloatArray, FloatArray] | None = None
 
     @property
     def n(self) -> int:

@@ -27,6 +27,7 @@ from optimizer.backtest.report import summary
 from optimizer.config import Settings
 from optimizer.csvdata import read_energy_csv, read_prices_csv
 from optimizer.errors import InvalidInput
+from optimizer.forecast.load import load_forecaster
 from optimizer.planning import PlanOptions
 from optimizer.timeseries import to_slots
 
@@ -97,10 +98,11 @@ def inputs_from(
     """Aligned inputs and forecasts for ``period`` (default: the files' common span); a period
     without a single slot that has every input is an error (never a table of zeros)."""
     start, end = period or default_period(series)
-    bt = settings.backtest
+    bt, fc = settings.backtest, settings.forecast
     inputs = prepare_inputs(
-        series, start, end, settings.planner.slot_minutes, bt.price_timezone,
-        (bt.load_lag_days, bt.pv_lag_days), bt.fallback_load_kwh,
+        series, start, end, settings.planner.slot_minutes, settings.planner.timezone,
+        (fc.load_lag_days, fc.pv_lag_days), bt.fallback_load_kwh,
+        load_forecaster(fc, bt.fallback_load_kwh), fc.hedge_scenarios,
     )  # fmt: skip
     if not inputs.valid().any():
         missing = "; ".join(f"{g.missing}" for g in inputs.gaps()[:1])
@@ -132,7 +134,7 @@ def config_from(
     """The replay configuration from validated settings (``replan`` and ``soc_pct``, the
     starting SOC in percent, override the settings)."""
     bt, planner = settings.backtest, settings.planner
-    check_horizon(planner.horizon_hours, (bt.load_lag_days, bt.pv_lag_days))
+    check_horizon(planner.horizon_hours, settings.forecast.pv_lag_days)
     options = PlanOptions(
         slot_minutes=planner.slot_minutes,
         solver=planner.solver,

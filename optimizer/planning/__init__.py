@@ -20,10 +20,12 @@ from optimizer.domain import BatterySpec, GridSpec, PlanSlot, Timetable
 from optimizer.errors import InfeasiblePlan
 from optimizer.planning.dp import CostToGo, cost_to_go, optimal_path
 from optimizer.planning.gate import check_timetable
+from optimizer.planning.hedge import hedged_cost_to_go
 from optimizer.planning.inputs import PlanOptions, Problem, build_problem, terminal_value_per_kwh
 from optimizer.planning.policy import Policy
 from optimizer.planning.solution import LpSolution
 from optimizer.planning.timetable import idle_slots, no_battery_cost
+from optimizer.timeseries import FloatArray
 
 if TYPE_CHECKING:
     from optimizer.planning.reuse import ModelCache
@@ -110,18 +112,46 @@ def _cost_to_go(problem: Problem, value: float) -> CostToGo | None:
     return backward
 
 
-def plan_policy(problem: Problem, options: PlanOptions, with_path: bool = False) -> Policy:
+def _hedged(
+    problem: Problem, scenarios: tuple[FloatArray, FloatArray] | None, value: float
+) -> CostToGo | None:
+    """The cost-to-go hedged over ``(load paths, weights)`` (``None``: no scenarios, or one
+    of them cannot be supplied: the plan then stands on the forecast alone)."""
+    if scenarios is None or len(scenarios[0]) < 2:
+        return None
+    try:
+        hedged = hedged_cost_to_go(problem, scenarios[0], scenarios[1], value)
+    except InfeasiblePlan:
+        return None
+    if hedged is None or not np.isfinite(hedged.to_go[0].at(np.array([problem.soc_start_kwh]))[0]):
+        return None
+    return hedged
+
+
+def plan_policy(
+    problem: Problem,
+    options: PlanOptions,
+    with_path: bool = False,
+    scenarios: tuple[FloatArray, FloatArray] | None = None,
+) -> Policy:
     """The policy of an already checked ``Problem``: its exact cost-to-go and command choice.
 
-    ``with_path`` builds the forecast path's rows on the way (for a timetable).
+    ``with_path`` builds the forecast path's rows on the way (for a timetable). ``scenarios``
+    (load paths × slots in kWh, and their probabilities) make the cost-to-go their expected
+    one (``optimizer.planning.hedge``) where the import limit cannot bind.
     Raises ``InfeasiblePlan`` naming the slot that cannot be supplied.
     """
     value = terminal_value_per_kwh(problem, options.terminal_soc_value)
     roomy = _with_slack(problem)
-    backward = (_cost_to_go(roomy, value) if roomy else None) or _cost_to_go(problem, value)
+    hedged = _hedged(problem, scenarios, value) if roomy is None else None
+    backward = (
+        hedged or (_cost_to_go(roomy, value) if roomy else None) or _cost_to_go(problem, value)
+    )
     if backward is None:
         raise _explain_infeasible(problem)
-    policy = Policy(problem, backward, options, value, slack=roomy is not None)
+    policy = Policy(
+        problem, backward, options, value, slack=roomy is not None or hedged is not None
+    )
     if with_path:
         policy.path()
     idle_feasible = bool(

@@ -103,7 +103,8 @@ class Policy:
         slack: bool = False,
     ) -> None:
         self.problem, self.backward, self.options = problem, backward, options
-        #: True when ``backward`` was made with room at the import limit (see ``plan_policy``).
+        #: True when ``backward`` is not the forecast's own exact cost-to-go: made with room at
+        #: the import limit or hedged over load scenarios (see ``plan_policy``).
         self.slack = slack
         self.to_go = backward.to_go
         self.terminal_value_per_kwh = terminal_value_per_kwh

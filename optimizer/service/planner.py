@@ -1,10 +1,12 @@
 """Make a plan from the store: stored prices, forecasts from stored history, the measured SOC.
 
-Forecasts use ``optimizer.forecast.lagged_mean`` (load: same weekday and local time over the
-last four weeks; PV: the last week's days at the same UTC time; a time-of-day profile or a
-constant when history is short). Only history that starts before ``now`` is read, so nothing
-comes from the future. Prices: the latest stored vintage per slot, from the current slot's start
-as far as contiguous import prices reach (at most ``planner.horizon_hours``).
+Load is forecast by the configured method (``[forecast] load_method``,
+``optimizer.forecast.load``: the code the backtest calls at each of its decisions) and, with
+``forecast.hedge_scenarios``, its load scenarios; PV by ``optimizer.forecast.lagged`` (the last
+week's days at the same UTC time). A time-of-day profile or a constant fills slots without
+history. Only slots before the current one are read, so nothing comes from the future. Prices:
+the latest stored vintage per slot, from the current slot's start as far as contiguous import
+prices reach (at most ``planner.horizon_hours``).
 """
 
 from __future__ import annotations
@@ -20,18 +22,24 @@ from optimizer.backtest.strategy import DecisionContext, SlotChooser, Strategy, 
 from optimizer.config import Settings
 from optimizer.domain import PlanSlot, Timetable
 from optimizer.errors import InvalidInput
-from optimizer.forecast import LOAD_LAGS_DAYS, PV_LAGS_DAYS, lagged_mean
+from optimizer.forecast.grid import series_from
+from optimizer.forecast.lagged import lagged_mean
+from optimizer.forecast.load import load_forecaster
 from optimizer.planning import PlanOptions, Policy, Problem, build_problem, plan_timetable
 from optimizer.planning.device import apply_command, idle_command
 from optimizer.planning.gate import check_timetable
 from optimizer.planning.policy import slot_row
 from optimizer.planning.timetable import no_battery_cost, walked_slots
 from optimizer.store import Store
-from optimizer.timeseries import to_slots
+from optimizer.timeseries import FloatArray, to_slots
 
 log = logging.getLogger(__name__)
 
-HISTORY_DAYS = 29
+
+def history_days(settings: Settings) -> int:
+    """Days of stored load history the configured forecasts read (and their profile)."""
+    f = settings.forecast
+    return max(29, max(f.load_lag_days) + 2, f.recent_days + 3, max(f.pv_lag_days) + 1)
 
 
 def slot_start(now: datetime, slot_minutes: int) -> datetime:
@@ -83,19 +91,37 @@ def stored_prices(
     return imports, exports
 
 
+@dataclass(frozen=True)
+class Forecasts:
+    """Load and PV (kWh per slot on the plan's index) and, when the plan hedges, the load
+    scenarios and their probabilities."""
+
+    load: pd.Series
+    pv: pd.Series
+    load_scenarios: tuple[FloatArray, FloatArray] | None = None
+
+
 def forecasts(
     store: Store, settings: Settings, index: pd.DatetimeIndex, now: datetime
-) -> tuple[pd.Series, pd.Series]:
-    """Load and PV forecasts (kWh per slot) for ``index`` from history before ``now``."""
-    since = now - timedelta(days=HISTORY_DAYS)
-    slot_h = settings.planner.slot_minutes / 60.0
-    fallback_kwh = settings.service.fallback_load_w / 1000.0 * slot_h
-    load_history = store.load_series("load", since, now)
-    pv_history = store.load_series("pv", since, now)
-    tz = settings.planner.timezone
-    load = lagged_mean(load_history, index, LOAD_LAGS_DAYS, tz, now, fallback_kwh)
-    pv = lagged_mean(pv_history, index, PV_LAGS_DAYS, None, now, 0.0)
-    return pd.Series(load, index=index), pd.Series(pv, index=index)
+) -> Forecasts:
+    """Forecasts for ``index`` (its first slot holds ``now``) from the history of the slots
+    before ``index[0]``."""
+    minutes = settings.planner.slot_minutes
+    first = index[0].to_pydatetime()
+    since = first - timedelta(days=history_days(settings))
+    fallback_kwh = settings.service.fallback_load_w / 1000.0 * minutes / 60.0
+    load_history = store.load_series("load", since, first)
+    pv_history = store.load_series("pv", since, first)
+    end = index[-1].to_pydatetime() + timedelta(minutes=minutes)
+    grid = series_from(load_history, since, end, minutes, settings.planner.timezone)
+    forecaster = load_forecaster(settings.forecast, fallback_kwh)
+    at = grid.position(first)
+    targets = np.arange(at, at + len(index), dtype=np.int64)
+    load = forecaster(grid, at, targets)
+    groups = settings.forecast.hedge_scenarios
+    scenarios = forecaster.scenarios(grid, at, targets, groups) if groups >= 2 else None
+    pv = lagged_mean(pv_history, index, settings.forecast.pv_lag_days, None, first, 0.0)
+    return Forecasts(pd.Series(load, index=index), pd.Series(pv, index=index), scenarios)
 
 
 def options_for(settings: Settings, slots: int) -> PlanOptions:
@@ -146,16 +172,16 @@ def make_plan(
     start = slot_start(now, settings.planner.slot_minutes)
     imports, exports = stored_prices(store, settings, start)
     index = pd.DatetimeIndex(imports.index)
-    load, pv = forecasts(store, settings, index, now)
+    made = forecasts(store, settings, index, now)
     options = options_for(settings, len(index))
     soc = min(100.0, max(0.0, soc_pct))
     problem = build_problem(
-        imports, exports, load, pv, settings.battery.spec(), settings.grid.spec(), soc, start,
-        options,
+        imports, exports, made.load, made.pv, settings.battery.spec(), settings.grid.spec(), soc,
+        start, options,
     )  # fmt: skip
     context = DecisionContext(
         now, problem.index, problem.price_import, problem.price_export, problem.load_kwh,
-        problem.pv_kwh, soc, problem.battery, problem.grid, options,
+        problem.pv_kwh, soc, problem.battery, problem.grid, options, made.load_scenarios,
     )  # fmt: skip
     chooser = as_chooser(strategy.decide(context))
     if isinstance(chooser, Policy):

@@ -110,6 +110,20 @@ def test_tune_ranks_the_grid_and_writes_the_best(files: dict[str, Path], tmp_pat
     assert '[planner]\nterminal_soc_value = "none"' in text
 
 
+def test_tune_compares_load_forecast_methods(files: dict[str, Path], tmp_path: Path) -> None:
+    args = _args(files)
+    args[0] = "tune"
+    best = tmp_path / "best.toml"
+    grid = "forecast.load_method=weekday,blend-inday"
+    result = runner.invoke(app, [*args, "--param", grid, "--workers", "1", "--best-out", str(best)])
+    assert result.exit_code == 0, result.output
+    assert "forecast.load_method=weekday" in result.stdout
+    assert "forecast.load_method=blend-" in result.stdout  # the table may wrap the rest
+    assert "[forecast]\nload_method = " in best.read_text()
+    bad = runner.invoke(app, [*args, "--param", "forecast.load_method=median"])
+    assert bad.exit_code == 2 and "forecast.load_method" in bad.stderr
+
+
 def test_tune_refuses_an_unknown_key(files: dict[str, Path], tmp_path: Path) -> None:
     args = _args(files)
     args[0] = "tune"

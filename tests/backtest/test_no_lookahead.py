@@ -11,7 +11,8 @@ import pytest
 from optimizer.backtest.data import PublicationRule, SeriesSet, prepare_inputs
 from optimizer.backtest.engine import BacktestConfig, run_backtest
 from optimizer.backtest.strategy import DecisionContext, Foresight
-from optimizer.domain import Command
+from optimizer.domain import LOAD_METHODS, Command, LoadMethodName
+from optimizer.forecast.load import LoadForecaster
 from optimizer.planning import Policy
 from strategies.lp import LpStrategy
 from tests.backtest.helpers import series, utc
@@ -47,19 +48,27 @@ def _raw(seed: int) -> dict[str, pd.Series]:
     }
 
 
-def _run(raw: dict[str, pd.Series]) -> Recording:
+def _run(raw: dict[str, pd.Series], method: LoadMethodName | None = None) -> Recording:
+    forecaster = LoadForecaster(method) if method else None
     inputs = prepare_inputs(
-        SeriesSet(raw["imp"], raw["load"], raw["exp"], raw["pv"]), utc(START), utc(END), 30
+        SeriesSet(raw["imp"], raw["load"], raw["exp"], raw["pv"]),
+        utc(START),
+        utc(END),
+        30,
+        load_forecaster=forecaster,
     )
     strategy = Recording()
     run_backtest(strategy, inputs, BacktestConfig(replan="hour"))
     return strategy
 
 
+@pytest.mark.parametrize("method", [None, *LOAD_METHODS])
 @pytest.mark.parametrize("decision", [0, 15, 33])
-def test_corrupting_the_future_leaves_the_decision_unchanged(decision: int) -> None:
+def test_corrupting_the_future_leaves_the_decision_unchanged(
+    decision: int, method: LoadMethodName | None
+) -> None:
     raw = _raw(1)
-    baseline = _run(raw)
+    baseline = _run(raw, method)
     now = baseline.log[decision][0]
     known_until = PublicationRule(time(16), time(23)).known_until(now)
     assert known_until is not None
@@ -71,7 +80,7 @@ def test_corrupting_the_future_leaves_the_decision_unchanged(decision: int) -> N
     for key in ("load", "pv"):  # actual energy from ``now`` on
         late = corrupted[key].index >= pd.Timestamp(now)
         corrupted[key][late] = rng.uniform(0.0, 3.0, int(late.sum()))
-    again = _run(corrupted)
+    again = _run(corrupted, method)
     for (t0, ctx0, cmd0), (t1, ctx1, cmd1) in zip(
         baseline.log[: decision + 1], again.log[: decision + 1], strict=True
     ):

@@ -64,7 +64,7 @@ def _driver(profile: Path) -> object:
         "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         "--no-first-run", "--disable-quic", f"--user-data-dir={profile}",
-        "--window-size=1280,1000",
+        "--window-size=1280,1250",
     ):  # fmt: skip
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -93,6 +93,8 @@ def test_the_page_renders_with_data_and_no_console_errors(page_url: str, tmp_pat
         assert driver.find_element(By.ID, "until").text != "–"
         bars = driver.find_elements(By.CSS_SELECTOR, "#svg rect")
         assert len(bars) > 10  # the plan's slots and the commands sent
+        # the load the plans used against the load measured: two lines
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#loadsvg path")) == 2
         shot = tmp_path / "status-page.png"
         assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 20_000
         if os.environ.get("XSO_SCREENSHOT"):

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -117,6 +118,7 @@ def test_status_plan_health_and_metrics_over_http(
     assert [s["command"] for s in plan["slots"]] == list(stored["command"])
     code, _, chart = get(f"{url}/api/chart")
     assert code == 200 and chart["measured_soc"] and chart["prices"] and chart["commands"]
+    _check_load_against_the_store(h, service, chart["load"])
     assert get(f"{url}/healthz")[:1] == (200,)
     code, text, _ = get(f"{url}/metrics")
     assert code == 200
@@ -130,6 +132,26 @@ def test_status_plan_health_and_metrics_over_http(
     ):  # fmt: skip
         assert name in text, name
     assert get(f"{url}/nothing-here")[0] == 404
+
+
+def _check_load_against_the_store(
+    h: Harness, service: ObservedService, load: list[dict[str, Any]]
+) -> None:
+    """Future slots: the plan in force's forecast; past slots: the newest plan that held them
+    and the load measured (the metrics import's energy rows)."""
+    plan = h.store.plan_slots(service.plan_id)  # type: ignore[arg-type]
+    by_start = {row["start"]: row for row in load}
+    for start, kwh in plan["load_kwh"].items():
+        assert by_start[start.isoformat().replace("+00:00", "Z")]["forecast_kwh"] == pytest.approx(
+            kwh, abs=1e-4
+        )
+    past = [row for row in load if row["measured_kwh"] is not None]
+    assert past, "some past slot has its measured load"
+    first = min(pd.Timestamp(row["start"]) for row in past).to_pydatetime()
+    stored = h.store.load_series("load", first, h.clock.now())
+    for row in past:
+        assert row["measured_kwh"] == pytest.approx(stored[pd.Timestamp(row["start"])], abs=1e-4)
+    assert all(pd.Timestamp(row["start"]) < pd.Timestamp(h.clock.now()) for row in past)
 
 
 def test_switched_off_stops_forcing_until_switched_on(

@@ -130,6 +130,42 @@ def _planned_past(
     ]
 
 
+def _load(
+    store: Store, snap: Snapshot, since: datetime, cache: dict[int, pd.DataFrame]
+) -> list[dict[str, Any]]:
+    """Per slot from ``since`` to the plan's end: the load forecast (kWh) as the newest plan
+    that held the slot believed it (the plan in force for future slots; the service plans at
+    slot starts), and the measured load (``None`` until measured)."""
+    believed: dict[pd.Timestamp, tuple[pd.Timestamp, float]] = {}
+    top = snap.plan_id or 0
+    for plan_id in range(top, max(0, top - MAX_PLANS_BACK), -1):
+        frame = cache.get(plan_id)
+        if frame is None:
+            frame = cache[plan_id] = store.plan_slots(plan_id)
+        if frame.empty:
+            continue
+        ends = pd.DatetimeIndex(frame["slot_end"])
+        if ends[-1] <= since:
+            break
+        starts = pd.DatetimeIndex(frame.index)
+        for start, end, kwh in zip(starts, ends, frame["load_kwh"], strict=True):
+            if end > since and start not in believed:
+                believed[start] = (end, float(kwh))
+    if not believed:
+        return []
+    first, last = min(believed), max(believed)
+    until = last.to_pydatetime() + timedelta(seconds=1)
+    measured = store.load_series("load", first.to_pydatetime(), until)
+    out = []
+    for start in sorted(believed):
+        end, kwh = believed[start]
+        actual = measured.get(start)
+        measured_kwh = None if actual is None else round(float(actual), 4)
+        out.append({"start": iso(start.to_pydatetime()), "end": iso(end.to_pydatetime()),
+                    "forecast_kwh": round(kwh, 4), "measured_kwh": measured_kwh})  # fmt: skip
+    return out
+
+
 def _measured(store: Store, since: datetime, until: datetime) -> list[dict[str, Any]]:
     """Measured SOC, the last reading of every 5 minutes."""
     frame = store.readings(since, until + timedelta(seconds=1))
@@ -182,6 +218,7 @@ def chart_json(
         "timezone": snap.timezone, "prices": _prices(store, settings, since, until),
         "measured_soc": _measured(store, since, snap.time),
         "planned_past_soc": _planned_past(store, snap, since, cache),
+        "load": _load(store, snap, since, cache),
         "plan": planned, "commands": _commands(store, since, snap.time),
     }  # fmt: skip
 

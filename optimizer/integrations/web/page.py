@@ -31,9 +31,9 @@ main { padding:1em 1.2em; display:grid; gap:1em; }
 .big { font-size:2em; font-weight:650; }
 .row { display:flex; justify-content:space-between; gap:.5em; }
 .mute { color:var(--mute); } .good { color:var(--ok); } .warn { color:var(--bad); }
-#chart svg { width:100%; height:auto; display:block; }
-#legend { display:flex; flex-wrap:wrap; gap:1.2em; font-size:.85em; color:var(--mute); }
-#legend i { display:inline-block; width:14px; height:4px; margin-right:.35em;
+#chart svg, #loadchart svg { width:100%; height:auto; display:block; }
+#legend, .legend { display:flex; flex-wrap:wrap; gap:1.2em; font-size:.85em; color:var(--mute); }
+#legend i, .legend i { display:inline-block; width:14px; height:4px; margin-right:.35em;
   vertical-align:middle; }
 #events { margin:0; padding-left:1.2em; max-height:12em; overflow:auto; font-size:.9em; }
 #events .warning, #events .error { color:var(--bad); }
@@ -78,6 +78,12 @@ main { padding:1em 1.2em; display:grid; gap:1em; }
   <span><i style="background:var(--charge)"></i>charge</span>
   <span><i style="background:var(--discharge)"></i>discharge</span>
   <span><i style="background:var(--idle)"></i>idle / device mode</span></div></section>
+<section class="card" id="loadchart">
+ <h2>House load: forecast as planned and measured (kWh per slot)</h2>
+ <svg id="loadsvg" viewBox="0 0 1000 160" role="img" aria-label="load chart"></svg>
+ <div id="loadlegend" class="legend">
+  <span><i style="background:#fbc02d"></i>forecast the plan used</span>
+  <span><i style="background:#111"></i>measured</span></div></section>
 <section class="card"><h2>Recent warnings, fallbacks and re-plans</h2>
  <ul id="events"><li class="mute">none</li></ul></section>
 </main>
@@ -210,6 +216,33 @@ function drawChart(c) {
   el("line", {x1: now, x2: now, y1: T, y2: B + 58, stroke: "#c62828", "stroke-dasharray": "3 3"},
      svg);
   el("text", {x: now + 4, y: T + 10, "font-size": 11, fill: "#c62828"}, svg).textContent = "now";
+  drawLoad(c, x);
+}
+function drawLoad(c, x) {
+  const svg = $("loadsvg");
+  svg.replaceChildren();
+  const T = 10, B = 140, L = 50, R = 950;
+  const values = c.load.flatMap((p) => [p.forecast_kwh, p.measured_kwh]).filter((v) => v !== null);
+  const hi = Math.max(0.1, ...values);
+  const y = (v) => B - (B - T) * v / hi;
+  for (const v of [0, hi / 2, hi]) {
+    el("line", {x1: L, x2: R, y1: y(v), y2: y(v), stroke: "#e3e7eb"}, svg);
+    el("text", {x: L - 6, y: y(v) + 4, "text-anchor": "end", "font-size": 11,
+                fill: "#66727f"}, svg).textContent = v.toFixed(2);
+  }
+  const steps = (key, stroke, dash) => {
+    let d = "";
+    for (const p of c.load) {
+      if (p[key] === null) { continue; }
+      d += (d ? "L" : "M") + x(p.start) + "," + y(p[key]) + "L" + x(p.end) + "," + y(p[key]);
+    }
+    if (d) { el("path", {d, fill: "none", stroke, "stroke-width": 1.8, "stroke-dasharray": dash},
+                svg); }
+  };
+  steps("measured_kwh", "#111", "none");
+  steps("forecast_kwh", "#fbc02d", "5 3");
+  const now = x(c.now);
+  el("line", {x1: now, x2: now, y1: T, y2: B, stroke: "#c62828", "stroke-dasharray": "3 3"}, svg);
 }
 
 async function refresh() {

@@ -1,0 +1,125 @@
+"""How much of the exact saving ``lp`` captures with each load forecast, on both households.
+
+The shipped 13-month Agile import/export pair with (1) its own household (fawkesley) and (2)
+the Low Carbon London household MAC000060 moved by whole weeks onto the same dates, so that
+weekdays are kept: 522 weeks (its 2011-12-10 → 2014-02-28 readings land on 2021-12-11 →
+2024-03-01, seasons within two days of their own dates). For each: the
+exact optimum (the DP over each contiguous segment with the actual load, what ``perfect`` plans
+with) and no-battery cost, then ``lp`` as the service runs it (hourly re-plan, published prices,
+each slot's command chosen from the SOC reached) with each load method of ``forecast``.
+
+    .venv/bin/python benchmarks/forecast_capture.py [--households fawkesley,lcl]
+        [--methods weekday,recent,blend,blend-inday] [--hedge 3] [--days N --start YYYY-MM-DD]
+
+``--hedge N`` runs each method again with ``forecast.hedge_scenarios = N`` (plans that hedge
+over N load scenarios); ``--oracle`` adds ``lp`` with the actual load as its forecast (the
+ceiling of any load forecast).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+from realdata import DATA, FILES
+
+from optimizer.backtest.data import BacktestInputs, SeriesSet
+from optimizer.backtest.engine import run_backtest
+from optimizer.backtest.registry import resolve
+from optimizer.backtest.strategy import DecisionContext, Foresight
+from optimizer.backtest.suite import config_from, default_period, inputs_from, read_series
+from optimizer.config import Settings
+from optimizer.csvdata import read_energy_csv
+from optimizer.domain import LOAD_METHODS, Command
+from optimizer.planning import Problem
+from optimizer.planning.device import idle_command
+from optimizer.planning.dp import solve_dp
+
+LCL = DATA / "household-consumption-london-LCL-MAC000060-2011-12_2014-02.csv"
+LCL_WEEKS = 522  # 2012-11-01 + 522 weeks = 2022-11-03: weekday kept, season within 2 days
+
+
+def lcl_series(settings: Settings) -> SeriesSet:
+    """The shipped prices with the LCL household's load moved ``LCL_WEEKS`` weeks later."""
+    own = read_series(FILES, settings)
+    load = read_energy_csv(LCL, "load")
+    load.index = load.index + pd.Timedelta(weeks=LCL_WEEKS)
+    return replace(own, load_kwh=load)
+
+
+class _Exact:
+    """Perfect foresight that records each segment's problem (as ``perfect`` gets it)."""
+
+    name = "exact"
+    foresight: Foresight = "perfect"
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def decide(self, context: DecisionContext) -> Sequence[Command]:
+        self.problems.append(context.problem())
+        return [idle_command()] * context.n
+
+
+def exact_cost(inputs: BacktestInputs, settings: Settings) -> float:
+    recorder = _Exact()
+    run_backtest(recorder, inputs, config_from(settings))
+    return sum(solve_dp(p, 0.0).objective for p in recorder.problems)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--households", default="fawkesley,lcl")
+    parser.add_argument("--methods", default=",".join(LOAD_METHODS))
+    parser.add_argument("--hedge", type=int, default=0, help="also hedged over N scenarios")
+    parser.add_argument("--oracle", action="store_true", help="also the actual load as forecast")
+    parser.add_argument("--days", type=int, default=None)
+    parser.add_argument("--start", default="2023-03-01")
+    args = parser.parse_args()
+    settings = Settings()
+    for household in args.households.split(","):
+        series = read_series(FILES, settings) if household == "fawkesley" else lcl_series(settings)
+        period = default_period(series)
+        if args.days:
+            first = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
+            period = (first, first + timedelta(days=args.days))
+        base = inputs_from(series, settings, period)
+        none = float(run_backtest(resolve("none"), base, config_from(settings)).frame["cost"].sum())
+        exact = exact_cost(base, settings)
+        saving = none - exact
+        print(
+            f"{household}: {period[0]:%Y-%m-%d} → {period[1]:%Y-%m-%d}, no battery {none:.2f}, "
+            f"exact optimum {exact:.2f}, exact saving {saving:.2f}"
+        )
+        runs = [(m, 0) for m in args.methods.split(",")]
+        runs += [(m, args.hedge) for m in args.methods.split(",") if args.hedge]
+        if args.oracle:
+            seen = replace(base, load_forecast_kwh=base.load_kwh, load_forecast_at=None)
+            cost = float(
+                run_backtest(resolve("lp"), seen, config_from(settings)).frame["cost"].sum()
+            )
+            label = "the actual load as forecast"
+            print(f"  lp, {label:27s} cost {cost:8.2f}  saving {none - cost:7.2f}  "
+                  f"share {(none - cost) / saving:6.2%}")  # fmt: skip
+        for method, hedge in runs:
+            update = {"load_method": method, "hedge_scenarios": hedge}
+            tuned = settings.model_copy(
+                update={"forecast": settings.forecast.model_copy(update=update)}
+            )
+            began = time.perf_counter()
+            inputs = inputs_from(series, tuned, period)
+            result = run_backtest(resolve("lp"), inputs, config_from(tuned))
+            cost = float(result.frame["cost"].sum())
+            label = f"{method}{f', hedged x{hedge}' if hedge else ''}"
+            print(
+                f"  lp, load {label:22s} cost {cost:8.2f}  saving {none - cost:7.2f}  "
+                f"share {(none - cost) / saving:6.2%}  ({time.perf_counter() - began:.0f} s)"
+            )
+
+
+if __name__ == "__main__":
+    main()

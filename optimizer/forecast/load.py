@@ -1,0 +1,207 @@
+"""Household load forecasts made at a decision time from the history before it.
+
+Each method maps ``(series, now, targets)`` to kWh per target slot, reading only
+``series.kwh[:now]`` (``SlotSeries.values`` enforces it). The methods, chosen by
+``forecast.load_method`` in the config and compared walk-forward in ``docs/forecast.md``
+(``benchmarks/forecast_eval.py``):
+
+- ``weekday``: the mean of the same local time on the same weekday over the last four weeks
+  (lags 7, 14, 21, 28 days), the classic lagged profile used by most home-battery tools.
+- ``recent``: the same local time on the most recent days already measured at ``now``,
+  weighted by recency (``decay`` per day back).
+- ``blend``: ``weekday_weight`` × ``weekday`` + the rest × ``recent``.
+- ``blend-inday``: ``blend`` scaled by how the load measured over the last ``window_hours``
+  compares with what ``blend`` expected for them, damped and fading over the horizon.
+
+Slots a method cannot fill (short or gappy history) take the mean by local time of day over the
+last 28 days, then a constant (``fallback_kwh``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizer.config import ForecastSettings
+from optimizer.domain import LOAD_METHODS, LoadMethodName
+from optimizer.errors import InvalidInput
+from optimizer.forecast.grid import IntArray, SlotSeries
+from optimizer.timeseries import FloatArray
+
+WEEKDAY_LAGS_DAYS: tuple[int, ...] = (7, 14, 21, 28)
+PROFILE_DAYS = 28
+
+
+@dataclass(frozen=True, slots=True)
+class LoadForecastParams:
+    """Tuning of the load methods (defaults chosen walk-forward before the test year)."""
+
+    #: ``weekday``: days back (the same weekday).
+    weekday_lags: tuple[int, ...] = WEEKDAY_LAGS_DAYS
+
+    #: Most recent days used by ``recent`` and ``blend``.
+    recent_days: int = 3
+    #: Weight of each further day back in ``recent`` (1 = plain mean).
+    decay: float = 0.85
+    #: Share of ``weekday`` in ``blend``.
+    weekday_weight: float = 0.3
+    #: ``blend-inday``: hours of measured load compared with the forecast.
+    window_hours: float = 2.0
+    #: ``blend-inday``: share of the measured ratio applied (0 = none, 1 = all).
+    damping: float = 0.8
+    #: ``blend-inday``: hours over which the correction fades to nothing (e-folding).
+    fade_hours: float = 6.0
+    #: ``blend-inday``: the ratio is clipped to [1/limit, limit].
+    ratio_limit: float = 2.0
+
+
+def _nanmean_weighted(values: FloatArray, weights: FloatArray) -> FloatArray:
+    """Row-wise weighted mean over axis 0 ignoring NaN; NaN where a column has nothing."""
+    present = np.isfinite(values)
+    w = np.where(present, weights[:, None], 0.0)
+    total = w.sum(axis=0)
+    sums = np.where(present, values, 0.0) * w
+    out = np.full(values.shape[1], np.nan)
+    return np.asarray(np.divide(sums.sum(axis=0), total, out=out, where=total > 0))
+
+
+def weekday(series: SlotSeries, now: int, targets: IntArray, lags: tuple[int, ...]) -> FloatArray:
+    """Mean of the same local time ``lags`` days before each target (measured before ``now``)."""
+    stacked = np.stack([series.values(series.days_back(targets, k), now) for k in lags])
+    return _nanmean_weighted(stacked, np.ones(len(lags)))
+
+
+def recent(series: SlotSeries, now: int, targets: IntArray, days: int, decay: float) -> FloatArray:
+    """Recency-weighted mean of the same local time on the last ``days`` days measured by ``now``.
+
+    For a target ``h`` slots ahead the first day used is the nearest whole local day back that
+    is already in the past at ``now``.
+    """
+    first = (targets - now) // series.per_day + 1  # the nearest day back surely measured
+    stacked = np.stack(
+        [series.values(series.days_back(targets, first + j), now) for j in range(days)]
+    )
+    return _nanmean_weighted(stacked, decay ** np.arange(days, dtype=np.float64))
+
+
+def profile(series: SlotSeries, now: int, targets: IntArray) -> FloatArray:
+    """Mean by local time of day over the ``PROFILE_DAYS`` days before ``now``."""
+    lo = max(0, now - PROFILE_DAYS * series.per_day)
+    past = np.arange(lo, min(now, len(series)), dtype=np.int64)
+    values = series.values(past, now)
+    keep = np.isfinite(values)
+    slot_of_day = series.local_slot_of_day(past[keep])
+    sums = np.bincount(slot_of_day, weights=values[keep], minlength=series.per_day)
+    counts = np.bincount(slot_of_day, minlength=series.per_day)
+    means = np.divide(sums, counts, out=np.full(series.per_day, np.nan), where=counts > 0)
+    return np.asarray(means[series.local_slot_of_day(targets)], dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadForecaster:
+    """One load method with its parameters; call it as ``forecaster(series, now, targets)``."""
+
+    method: LoadMethodName = "blend-inday"
+    params: LoadForecastParams = LoadForecastParams()
+    fallback_kwh: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.method not in LOAD_METHODS:
+            raise InvalidInput(
+                f"forecast.load_method {self.method!r}: must be one of {', '.join(LOAD_METHODS)}"
+            )
+
+    def raw(self, series: SlotSeries, now: int, targets: IntArray) -> FloatArray:
+        """The method's forecast, NaN where it has no data."""
+        p = self.params
+        if self.method == "weekday":
+            return weekday(series, now, targets, p.weekday_lags)
+        if self.method == "recent":
+            return recent(series, now, targets, p.recent_days, p.decay)
+
+        def base(slots: IntArray, at: int) -> FloatArray:
+            week = weekday(series, at, slots, p.weekday_lags)
+            near = recent(series, at, slots, p.recent_days, p.decay)
+            mixed = p.weekday_weight * week + (1 - p.weekday_weight) * near
+            return np.where(np.isfinite(mixed), mixed, np.where(np.isfinite(week), week, near))
+
+        forecast = base(targets, now)
+        if self.method == "blend":
+            return forecast
+        return forecast * self._inday_factor(series, now, targets, base)
+
+    def _inday_factor(
+        self,
+        series: SlotSeries,
+        now: int,
+        targets: IntArray,
+        base: Callable[[IntArray, int], FloatArray],
+    ) -> FloatArray:
+        """1 + damped (measured/expected − 1) over the last window, fading with the horizon."""
+        p = self.params
+        window = max(1, round(p.window_hours * 60 / series.slot_minutes))
+        past = np.arange(now - window, now, dtype=np.int64)
+        measured = series.values(past, now)
+        expected = base(past, now - window)
+        ok = np.isfinite(measured) & np.isfinite(expected)
+        if ok.sum() < window / 2 or expected[ok].sum() <= 0:
+            return np.ones(len(targets))
+        ratio = float(
+            np.clip(measured[ok].sum() / expected[ok].sum(), 1 / p.ratio_limit, p.ratio_limit)
+        )
+        ahead_h = (targets - now) * series.slot_minutes / 60.0
+        fade = np.exp(-ahead_h / p.fade_hours) if p.fade_hours > 0 else np.zeros(len(targets))
+        return np.asarray(1.0 + p.damping * (ratio - 1.0) * fade, dtype=np.float64)
+
+    def scenarios(
+        self, series: SlotSeries, now: int, targets: IntArray, groups: int
+    ) -> tuple[FloatArray, FloatArray]:
+        """``groups`` load paths (``groups`` × targets, kWh) around the forecast, and their
+        probabilities (summing to 1).
+
+        The lagged days the methods read (the same-weekday days and the recent days), each
+        scaled slot by slot so that their mean is this forecaster's forecast, ordered by their
+        energy over the targets and averaged in ``groups`` groups as equal as can be (low …
+        high), each weighted by its share of the days: the weighted mean is the forecast.
+        """
+        if groups < 1:
+            raise InvalidInput(f"forecast.hedge_scenarios = {groups}: must be 1 or more")
+        point = self(series, now, targets)
+        p = self.params
+        first = (targets - now) // series.per_day + 1
+        backs = [series.days_back(targets, k) for k in p.weekday_lags]
+        backs += [series.days_back(targets, first + j) for j in range(p.recent_days)]
+        rows = np.stack([series.values(back, now) for back in backs])
+        rows = np.where(np.isfinite(rows), rows, point)
+        mean = rows.mean(axis=0)
+        scale = np.divide(point, mean, out=np.ones_like(point), where=mean > 0)
+        rows = np.where(mean > 0, rows * scale, point)
+        order = np.argsort(rows.sum(axis=1), kind="stable")
+        parts = np.array_split(order, min(groups, len(order)))
+        weights = np.asarray([len(part) / len(order) for part in parts], dtype=np.float64)
+        return np.stack([rows[part].mean(axis=0) for part in parts]), weights
+
+    def __call__(self, series: SlotSeries, now: int, targets: IntArray) -> FloatArray:
+        """kWh per target slot (never NaN): the method, then the profile, then the constant."""
+        forecast = self.raw(series, now, targets)
+        missing = ~np.isfinite(forecast)
+        if missing.any():
+            filler = profile(series, now, targets[missing])
+            forecast[missing] = np.where(np.isfinite(filler), filler, self.fallback_kwh)
+        return np.maximum(forecast, 0.0)
+
+
+def load_forecaster(settings: ForecastSettings, fallback_kwh: float) -> LoadForecaster:
+    """The configured load forecaster (``[forecast]``); ``fallback_kwh`` per slot without data."""
+    params = LoadForecastParams(
+        weekday_lags=settings.load_lag_days,
+        recent_days=settings.recent_days,
+        decay=settings.recent_decay,
+        weekday_weight=settings.weekday_weight,
+        window_hours=settings.inday_window_hours,
+        damping=settings.inday_damping,
+        fade_hours=settings.inday_fade_hours,
+    )
+    return LoadForecaster(settings.load_method, params, fallback_kwh)
