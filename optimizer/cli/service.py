@@ -49,8 +49,7 @@ def run(
     speed: SpeedOption = 1.0,
 ) -> None:
     """Run the service: fetch prices, plan, poll the device and send each slot's command."""
-    from optimizer.device.clock import SystemTime, TimeSource
-    from optimizer.device.simulator import SimClock
+    from optimizer.device.clock import SimClock, SystemTime, TimeSource
     from optimizer.service.runner import ScheduledRunner
     from optimizer.service.views import observed
     from optimizer.service.wiring import open_deps
