@@ -23,6 +23,8 @@ from optimizer.units import PRICE_UNITS
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from optimizer.config import Settings
+    from optimizer.device.clock import TimeSource
     from optimizer.service.demo import DemoInputs, DemoResult
     from optimizer.service.summary import RunSummary
 
@@ -49,10 +51,7 @@ def run(
     speed: SpeedOption = 1.0,
 ) -> None:
     """Run the service: fetch prices, plan, poll the device and send each slot's command."""
-    from optimizer.device.clock import SimClock, SystemTime, TimeSource
-    from optimizer.service.runner import ScheduledRunner
-    from optimizer.service.views import observed
-    from optimizer.service.wiring import open_deps
+    from optimizer.device.clock import SimClock, SystemTime
 
     settings = settings_from(config)
     configure_logging(logging.INFO)
@@ -60,18 +59,42 @@ def run(
     clock: TimeSource = SystemTime() if speed == 1 else SimClock(datetime.now(UTC), speed=speed)
     with errors_to_exit():
         settings.device.password()  # fail now (exit 2) rather than at the first sign-in
-        with open_deps(settings, clock, dry_run=dry_run) as deps, observed(deps) as service:
-            runner = ScheduledRunner(service, clock, speed)
+        serve(settings, clock, speed, dry_run=dry_run)
 
-            def _stop(signum: int, frame: FrameType | None) -> None:
-                logging.getLogger(__name__).info("signal %d: finishing the job in flight", signum)
-                runner.stop()
 
-            signal.signal(signal.SIGTERM, _stop)
-            signal.signal(signal.SIGINT, _stop)
-            runner.run()
-            if service.fatal is not None:  # a definite wrong password: exit 3, no restart
-                raise service.fatal
+def serve(
+    settings: Settings,
+    clock: TimeSource,
+    speed: float = 1.0,
+    *,
+    dry_run: bool = False,
+    password: Callable[[], str] | None = None,
+    until: datetime | None = None,
+) -> None:
+    """``run``'s service: the store, the device client and the views opened, the jobs run on
+    ``clock`` (``speed`` times real time) until SIGTERM/SIGINT (or until ``clock`` reaches
+    ``until``); raises ``CredentialsRejected`` after a definite wrong password (exit 3).
+    ``password`` replaces ``[device]``'s (``benchmarks/service_memory.py`` passes the
+    simulator's)."""
+    from optimizer.service.runner import ScheduledRunner
+    from optimizer.service.views import observed
+    from optimizer.service.wiring import open_deps
+
+    with (
+        open_deps(settings, clock, dry_run=dry_run, password=password) as deps,
+        observed(deps) as service,
+    ):
+        runner = ScheduledRunner(service, clock, speed)
+
+        def _stop(signum: int, frame: FrameType | None) -> None:
+            logging.getLogger(__name__).info("signal %d: finishing the job in flight", signum)
+            runner.stop()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        runner.run(until=until)
+        if service.fatal is not None:  # a definite wrong password: exit 3, no restart
+            raise service.fatal
 
 
 def summary_table(summary: RunSummary, title: str, wall_s: float) -> Table:
