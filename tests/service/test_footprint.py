@@ -34,7 +34,27 @@ def test_the_run_command_imports_no_simulator_and_no_tools() -> None:
         "import optimizer.cli\n"
         "from optimizer.device.clock import SimClock, SystemTime\n"
         "from optimizer.service.runner import ScheduledRunner\n"
-        "from optimizer.service.views import observed\n"
         "from optimizer.service.wiring import open_deps\n"
     )
     assert loaded(code) == []
+
+
+def test_prometheus_client_is_loaded_at_the_first_scrape_only() -> None:
+    code = (
+        "import json, sys\n"
+        "from optimizer.config import Settings\n"
+        "from optimizer.integrations.web.server import StatusApp\n"
+        "from datetime import UTC, datetime\n"
+        "app = StatusApp(lambda: None, None, Settings(), lambda: datetime.now(UTC))\n"
+        "codes = [app.respond(p, {}).code for p in ('/', '/healthz', '/api/status')]\n"
+        "before = 'prometheus_client' in sys.modules\n"
+        "metrics = app.respond('/metrics', {})\n"
+        "print(json.dumps([codes, before, metrics.code, 'prometheus_client' in sys.modules,\n"
+        "                  b'xstorage_' in metrics.body]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    codes, before, scraped, after, named = json.loads(done.stdout.strip().splitlines()[-1])
+    assert codes == [200, 503, 503]  # the page; not started yet (nothing published)
+    assert (before, scraped, after, named) == (False, 200, True, True)
