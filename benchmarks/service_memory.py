@@ -48,10 +48,10 @@ def status_kib() -> dict[str, int]:
     return {k: int(v.split()[0]) for k, v in fields.items() if v.strip().endswith("kB")}
 
 
-def rss_mib() -> tuple[float, float]:
-    """(current, peak) resident set size of this process, MiB."""
+def rss_mib() -> tuple[float, float, float, float]:
+    """Resident set size of this process, MiB: (current, peak, anonymous, mapped files)."""
     kib = status_kib()
-    return kib["VmRSS"] / 1024, kib["VmHWM"] / 1024
+    return kib["VmRSS"] / 1024, kib["VmHWM"] / 1024, kib["RssAnon"] / 1024, kib["RssFile"] / 1024
 
 
 def free_port() -> int:
@@ -116,12 +116,14 @@ def main() -> None:
     with contextlib.redirect_stderr(log):
         configure_logging(logging.INFO)  # as ``run``: INFO lines on (here, redirected) stderr
     shared = clock(start, anchor, args.speed)
-    marks = [("after start-up (30 simulated min)", start + timedelta(minutes=30))]
+    # Start-up: 30 simulated minutes after the service starts (the child's start-up has
+    # moved the shared clock on from ``start`` by then, the more so at a high ``--speed``).
+    marks = [("after start-up (30 simulated min)", shared.now() + timedelta(minutes=30))]
     marks += [
         (f"after simulated day {d}", start + timedelta(days=d))
         for d in range(1, int(args.days) + 1)
     ]
-    rows: list[tuple[str, float, float]] = []
+    rows: list[tuple[str, float, float, float, float]] = []
 
     def sample() -> None:
         for label, moment in marks:
@@ -134,18 +136,16 @@ def main() -> None:
     serve(settings, shared, args.speed, password=lambda: password,
           until=marks[-1][1] + timedelta(minutes=1))  # fmt: skip
     sampler.join(10)
-    kib = status_kib()
     child.stdin.close()
     child.wait(30)
     began = f"{start.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
     print(f"service_memory: {args.days:g} simulated day(s) at {args.speed:g}x from {began}; "
           f"simulator in process {child.pid}; log {log.name}")  # fmt: skip
-    for label, current, peak in rows:
-        print(f"  RSS {label}: {current:.1f} MiB (peak so far {peak:.1f} MiB)")
+    for label, current, peak, anon, files in rows:
+        print(f"  RSS {label}: {current:.1f} MiB (peak so far {peak:.1f} MiB; {anon:.1f} "
+              f"anonymous, {files:.1f} mapped files)")  # fmt: skip
     growth = (rows[-1][1] - rows[0][1]) / max(args.days, 1e-9)
-    print(f"  growth {growth:+.2f} MiB per simulated day")
-    print(f"  at the end: {kib['RssAnon'] / 1024:.1f} MiB anonymous, {kib['RssFile'] / 1024:.1f} "
-          f"MiB of mapped files; {len(sys.modules)} modules loaded")  # fmt: skip
+    print(f"  growth {growth:+.2f} MiB per simulated day; {len(sys.modules)} modules loaded")
 
 
 if __name__ == "__main__":
