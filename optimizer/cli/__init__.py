@@ -87,7 +87,7 @@ def init(
         fail(str(exc), EXIT_BAD_INPUT)
     except OSError as exc:
         fail(f"PATH {path}: cannot be written ({exc.strerror})", EXIT_BAD_INPUT)
-    err_console.print(
+    err_console().print(
         f"wrote {path}: set [device] and [tariff], then try "
         f"`xstorage-optimizer status --config {path}`",
         highlight=False,

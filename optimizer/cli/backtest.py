@@ -46,7 +46,7 @@ def progress_bar(
         return
     columns = (TextColumn(what), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, console=err_console, transient=True) as bar:
+    with Progress(*columns, console=err_console(), transient=True) as bar:
         task = bar.add_task("replay", total=total)
         yield lambda n: bar.advance(task, n)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
-from rich.console import Console
 
 from optimizer.errors import (
     AuthError,
@@ -24,6 +24,8 @@ from optimizer.errors import (
 )
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from optimizer.config import Settings
 
 EXIT_OK = 0
@@ -32,15 +34,30 @@ EXIT_AUTH = 3
 EXIT_DEVICE = 4
 EXIT_NO_PLAN = 5
 
-# No emoji codes: a fingerprint's ``:CD:`` must not print as a CD (text from errors is literal).
-err_console = Console(stderr=True, emoji=False)
+
+@cache
+def err_console() -> Console:
+    """The stderr console, made (and rich imported) when a command first writes to it: ``run``
+    never does unless it fails, so the service does not keep rich loaded. No emoji codes: a
+    fingerprint's ``:CD:`` must not print as a CD (text from errors is literal)."""
+    from rich.console import Console
+
+    return Console(stderr=True, emoji=False)
+
+
+@cache
+def out_console() -> Console:
+    """The stdout console for tables, made (and rich imported) when a command first prints."""
+    from rich.console import Console
+
+    return Console()
 
 
 def fail(message: str, code: int) -> NoReturn:
     """Print ``message`` to stderr and exit with ``code``."""
     from rich.markup import escape
 
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    err_console().print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -64,7 +81,7 @@ def errors_to_exit() -> Iterator[None]:
         yield
     except ConfigError as exc:
         for problem in exc.problems:
-            err_console.print(
+            err_console().print(
                 f"[bold red]error:[/] {exc.source}: {problem}", highlight=False, soft_wrap=True
             )
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -87,7 +104,7 @@ def store_note(url: str) -> None:
     """Say on stderr where the store a command writes to is (never its password)."""
     from optimizer.config import store_location
 
-    err_console.print(f"store: {store_location(url)}", highlight=False, soft_wrap=True)
+    typer.echo(f"store: {store_location(url)}", err=True)
 
 
 def currency_for(settings: Settings, unit: str) -> str:

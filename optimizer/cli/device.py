@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from optimizer import commands
-from optimizer.cli.common import errors_to_exit, settings_from
+from optimizer.cli.common import errors_to_exit, out_console, settings_from
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -22,7 +21,6 @@ if TYPE_CHECKING:
     from optimizer.device.models import DeviceInfo, DeviceStatus
     from optimizer.domain import Command
 
-console = Console()
 
 ConfigOption = Annotated[Path | None, typer.Option(help="Settings file (config.toml).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -97,7 +95,7 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         typer.echo(json.dumps(doc, indent=2))
     else:
-        console.print(_status_table(doc))
+        out_console().print(_status_table(doc))
 
 
 def _send(config: Path | None, build: Any, as_json: bool) -> None:
@@ -142,7 +140,7 @@ def _print_result(result: CommandResult, as_json: bool, inverter_rating_w: float
         doc = {"sent": result.sent.body(), "confirmed": confirmed is not None}
         typer.echo(json.dumps(doc, indent=2))
         return
-    console.print(command_table(result, inverter_rating_w))
+    out_console().print(command_table(result, inverter_rating_w))
 
 
 command_app = typer.Typer(

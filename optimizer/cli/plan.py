@@ -69,7 +69,7 @@ def _prices(
 def _warn(message: str) -> None:
     from optimizer.cli.common import err_console
 
-    err_console.print(f"[bold yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+    err_console().print(f"[bold yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
 
 
 def options_from(settings: Settings, slots: int | None) -> PlanOptions:
@@ -230,7 +230,7 @@ def _show(
     from optimizer.cli.common import err_console
 
     for note in notes:
-        err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
+        err_console().print(f"note: {note}", highlight=False, soft_wrap=True)
     if as_json:
         document = timetable_json(timetable)
         document["currency"] = currency

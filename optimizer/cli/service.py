@@ -14,19 +14,19 @@ from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
-from optimizer.cli.common import err_console, errors_to_exit, settings_from, store_note
+from optimizer.cli.common import err_console, errors_to_exit, out_console, settings_from, store_note
 from optimizer.errors import InvalidInput
 from optimizer.units import PRICE_UNITS
 
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from optimizer.config import Settings
+    from optimizer.device.clock import TimeSource
     from optimizer.service.demo import DemoInputs, DemoResult
     from optimizer.service.summary import RunSummary
 
-console = Console()
 
 SpeedOption = Annotated[
     float, typer.Option(min=0.001, help="Run every timer this many times faster (simulator).")
@@ -49,11 +49,7 @@ def run(
     speed: SpeedOption = 1.0,
 ) -> None:
     """Run the service: fetch prices, plan, poll the device and send each slot's command."""
-    from optimizer.device.clock import SystemTime, TimeSource
-    from optimizer.device.simulator import SimClock
-    from optimizer.service.runner import ScheduledRunner
-    from optimizer.service.views import observed
-    from optimizer.service.wiring import open_deps
+    from optimizer.device.clock import SimClock, SystemTime
 
     settings = settings_from(config)
     configure_logging(logging.INFO)
@@ -61,18 +57,42 @@ def run(
     clock: TimeSource = SystemTime() if speed == 1 else SimClock(datetime.now(UTC), speed=speed)
     with errors_to_exit():
         settings.device.password()  # fail now (exit 2) rather than at the first sign-in
-        with open_deps(settings, clock, dry_run=dry_run) as deps, observed(deps) as service:
-            runner = ScheduledRunner(service, clock, speed)
+        serve(settings, clock, speed, dry_run=dry_run)
 
-            def _stop(signum: int, frame: FrameType | None) -> None:
-                logging.getLogger(__name__).info("signal %d: finishing the job in flight", signum)
-                runner.stop()
 
-            signal.signal(signal.SIGTERM, _stop)
-            signal.signal(signal.SIGINT, _stop)
-            runner.run()
-            if service.fatal is not None:  # a definite wrong password: exit 3, no restart
-                raise service.fatal
+def serve(
+    settings: Settings,
+    clock: TimeSource,
+    speed: float = 1.0,
+    *,
+    dry_run: bool = False,
+    password: Callable[[], str] | None = None,
+    until: datetime | None = None,
+) -> None:
+    """``run``'s service: the store, the device client and the views opened, the jobs run on
+    ``clock`` (``speed`` times real time) until SIGTERM/SIGINT (or until ``clock`` reaches
+    ``until``); raises ``CredentialsRejected`` after a definite wrong password (exit 3).
+    ``password`` replaces ``[device]``'s (``benchmarks/service_memory.py`` passes the
+    simulator's)."""
+    from optimizer.service.runner import ScheduledRunner
+    from optimizer.service.views import observed
+    from optimizer.service.wiring import open_deps
+
+    with (
+        open_deps(settings, clock, dry_run=dry_run, password=password) as deps,
+        observed(deps) as service,
+    ):
+        runner = ScheduledRunner(service, clock, speed)
+
+        def _stop(signum: int, frame: FrameType | None) -> None:
+            logging.getLogger(__name__).info("signal %d: finishing the job in flight", signum)
+            runner.stop()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        runner.run(until=until)
+        if service.fatal is not None:  # a definite wrong password: exit 3, no restart
+            raise service.fatal
 
 
 def summary_table(summary: RunSummary, title: str, wall_s: float) -> Table:
@@ -184,15 +204,17 @@ def demo(
             raise InvalidInput(f"--soc {soc:g}: must be from 0 to 100")
         data = resolve(inputs, hours)  # bad input fails here, before anything starts
         for note in data.notes:
-            err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
+            err_console().print(f"note: {note}", highlight=False, soft_wrap=True)
         span_h = (data.end - data.start).total_seconds() / 3600
-        err_console.print(
+        err_console().print(
             f"demo: {span_h:g} simulated hours from {data.start:%Y-%m-%d %H:%M} UTC at {speed:g}× "
             f"(about {span_h * 3600 / speed:.0f} s)…",
             highlight=False,
         )
         if listen:
-            err_console.print(f"status page: http://{listen}/ while the demo runs", highlight=False)
+            err_console().print(
+                f"status page: http://{listen}/ while the demo runs", highlight=False
+            )
         started = time.monotonic()
         with demo_progress(data.start, data.end) as progress:
             result = run_demo(hours=hours, speed=speed, soc_pct=soc, workdir=workdir, data=data,
@@ -200,8 +222,8 @@ def demo(
     if as_json:
         typer.echo(json.dumps(_demo_json(result)))
         return
-    console.print(summary_table(result.summary, _title(inputs), time.monotonic() - started))
-    console.print(f"store: {result.workdir / 'history.db'}")
+    out_console().print(summary_table(result.summary, _title(inputs), time.monotonic() - started))
+    out_console().print(f"store: {result.workdir / 'history.db'}")
 
 
 @contextmanager
@@ -211,21 +233,21 @@ def demo_progress(start: datetime, end: datetime) -> Iterator[Callable[[datetime
     from rich.progress import BarColumn, Progress, TextColumn
 
     total = (end - start).total_seconds()
-    if not err_console.is_terminal:
+    if not err_console().is_terminal:
         said = [0]
 
         def line(now: datetime) -> None:
             quarter = int(4 * (now - start).total_seconds() / total)
             if quarter > said[0]:
                 said[0] = quarter
-                err_console.print(f"demo: {25 * quarter} % (simulated {now:%Y-%m-%d %H:%M} UTC)",
+                err_console().print(f"demo: {25 * quarter} % (simulated {now:%Y-%m-%d %H:%M} UTC)",
                                   highlight=False)  # fmt: skip
 
         yield line
         return
     columns = (TextColumn("simulated {task.fields[now]}"), BarColumn(),
                TextColumn("{task.percentage:>3.0f} %"))  # fmt: skip
-    with Progress(*columns, console=err_console, transient=True) as bar:
+    with Progress(*columns, console=err_console(), transient=True) as bar:
         task = bar.add_task("demo", total=total, now=f"{start:%H:%M} UTC")
 
         def advance(now: datetime) -> None:

@@ -8,11 +8,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from optimizer.cli.common import errors_to_exit, settings_from
-
-console = Console()
+from optimizer.cli.common import errors_to_exit, out_console, settings_from
 
 
 def _local(iso: str | None, zone: str) -> str:
@@ -50,9 +47,9 @@ def print_overview(doc: dict[str, Any]) -> None:
         ("saved to date", f"{doc['savings_to_date']:.2f} {cur}"),
     ]  # fmt: skip
     for name, value in lines:
-        console.print(f"{name:>20}: {value}", highlight=False, soft_wrap=True)
+        out_console().print(f"{name:>20}: {value}", highlight=False, soft_wrap=True)
     if plan is None:
-        console.print("no plan in the store yet")
+        out_console().print("no plan in the store yet")
         return
     table = Table(title=f"plan {plan['id']} made {_local(plan['made_utc'], zone)} ({plan['why']}),"
                         f" times in {zone}")  # fmt: skip
@@ -66,7 +63,7 @@ def print_overview(doc: dict[str, Any]) -> None:
             f"{s['price_import_per_kwh']:.3f}",
             f"{s['price_export_per_kwh']:.3f}",
         )
-    console.print(table)
+    out_console().print(table)
 
 
 def show(

@@ -66,7 +66,7 @@ def _report(
     from optimizer.tariffs.sources import rules
     from optimizer.tariffs.validate import summary
 
-    err_console.print(
+    err_console().print(
         f"{series.tariff}: {len(series.frame)} slot(s) fetched; stored {result.inserted} new "
         f"vintage row(s), {result.unchanged} unchanged, {result.revised} revised",
         highlight=False,
@@ -77,7 +77,7 @@ def _report(
     step = slot_length(series.frame)
     problems = find_problems(series, lo, hi, rules(settings.tariff), step)
     if problems:
-        err_console.print(
+        err_console().print(
             f"[yellow]warning:[/] {summary(series.tariff, problems)}",
             highlight=False,
             soft_wrap=True,
@@ -113,11 +113,11 @@ def fetch(
         for series, result in results:
             _report(series, result, settings, lo, min(hi, status.expected_until))
         if fetched.standing_charge_per_day is not None:
-            err_console.print(
+            err_console().print(
                 f"standing charge: {fetched.standing_charge_per_day:.4f} per day", soft_wrap=True
             )
         if status.late:
-            err_console.print(
+            err_console().print(
                 f"[yellow]warning:[/] prices up to {status.expected_until:%Y-%m-%dT%H:%MZ} "
                 f"were due at {status.due_at:%Y-%m-%dT%H:%MZ} and are late",
                 highlight=False,
@@ -176,7 +176,7 @@ def _print(frame: pd.DataFrame, name: str, as_json: bool, as_csv: bool, unit: st
         writer.writerows((s, e, f"{p:.8f}", unit) for s, e, p in rows)
         return
     if not rows:
-        err_console.print(
+        err_console().print(
             f"{name}: no stored prices in this window", highlight=False, soft_wrap=True
         )
         return
@@ -230,7 +230,7 @@ def import_csv(
                 result = store.save_prices(frame, "csv", name, known)
             else:
                 result = store.save_series(str(kind), frame, file.name, replace)
-        err_console.print(
+        err_console().print(
             f"{file}: {len(series)} row(s); stored {result.inserted}, "
             f"unchanged {result.unchanged}, revised {result.revised}",
             highlight=False,
@@ -239,7 +239,7 @@ def import_csv(
 
 
 def _suspect_warning(what: str, suspects: pd.DatetimeIndex) -> None:
-    err_console.print(
+    err_console().print(
         f"[yellow]warning:[/] {what}: {len(suspects)} suspect 0.00 price slot(s) from "
         f"{suspects[0]:%Y-%m-%dT%H:%MZ} (zeros unlike their neighbours: a publishing glitch?); "
         "not stored",

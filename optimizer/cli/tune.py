@@ -112,7 +112,7 @@ def tune_command(
         period = period_from(start, end)
         _, currency = load_inputs(settings, prices, load, export_prices, pv, price_unit, period)
         files = DataFiles(prices, load, export_prices, pv, price_unit)
-        err_console.print(f"tune: {len(grid)} backtests of {strategy} on {workers} processes",
+        err_console().print(f"tune: {len(grid)} backtests of {strategy} on {workers} processes",
                           highlight=False)  # fmt: skip
         with (
             ProcessPoolExecutor(max_workers=workers) as pool,
@@ -133,4 +133,4 @@ def tune_command(
                       f"{row['cycles']:.1f}")  # fmt: skip
     Console().print(table)
     best_out.write_text(f"# best of {len(rows)} by backtest cost\n" + _toml(rows[0]["overrides"]))
-    err_console.print(f"best settings written to {best_out}", highlight=False)
+    err_console().print(f"best settings written to {best_out}", highlight=False)

@@ -29,8 +29,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import SchedulerNotRunningError
 
-from optimizer.device.clock import TimeSource
-from optimizer.device.simulator.clock import SimClock
+from optimizer.device.clock import SimClock, TimeSource
 from optimizer.service.core import SIDE_JOBS, Job, Service
 
 log = logging.getLogger(__name__)

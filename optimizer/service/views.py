@@ -22,12 +22,12 @@ log = logging.getLogger(__name__)
 def _start_web(service: ObservedService, listen: str, stack: ExitStack) -> str | None:
     """Serve the page on ``listen``; its URL, or ``None`` when it could not start."""
     try:
-        from optimizer.integrations.metrics import make_registry
         from optimizer.integrations.web.server import StatusApp, StatusServer
 
         token = service.settings.web.token()
-        registry = make_registry(lambda: service.latest, service.clock.now)
-        app = StatusApp(lambda: service.latest, service.store, service.settings, registry, token)
+        app = StatusApp(
+            lambda: service.latest, service.store, service.settings, service.clock.now, token
+        )
         server = StatusServer(app, listen).start()
     except Exception as exc:
         log.error("status page on %s not started: %s (the service runs without it)", listen, exc)

@@ -86,7 +86,8 @@ def test_init_in_an_empty_folder_writes_config_toml(tmp_path: Path) -> None:
 
 def test_starting_the_cli_imports_nothing_heavy() -> None:
     heavy = ["pandas", "numpy", "matplotlib", "sqlalchemy", "alembic", "httpx", "pulp",
-             "highspy", "apscheduler", "PIL", "pydantic", "scipy", "cryptography"]  # fmt: skip
+             "highspy", "apscheduler", "PIL", "pydantic", "scipy", "cryptography",
+             "rich"]  # fmt: skip
     code = f"import sys, optimizer.cli\nprint([m for m in {heavy!r} if m in sys.modules])"
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from optimizer.integrations.metrics import make_registry
 from optimizer.integrations.web.server import StatusApp, StatusServer
 from tests.service.conftest import MakeHarness, local
 from tests.service.test_views import observe
@@ -44,8 +43,7 @@ def page_url(make_harness: MakeHarness) -> Iterator[str]:
     h = make_harness(local("2023-10-14 20:00"), soc_pct=30.0)
     service = observe(h)
     h.run_until(local("2023-10-15 14:00"))
-    registry = make_registry(lambda: service.latest, h.clock.now)
-    app = StatusApp(lambda: service.latest, h.store, h.settings, registry)
+    app = StatusApp(lambda: service.latest, h.store, h.settings, h.clock.now)
     server = StatusServer(app, "127.0.0.1:0").start()
     try:
         yield server.url + "/"

@@ -19,7 +19,6 @@ from typer.testing import CliRunner
 
 from optimizer.cli import app
 from optimizer.domain import DeviceCommand
-from optimizer.integrations.metrics import make_registry
 from optimizer.integrations.switch import OptimiserSwitch
 from optimizer.integrations.web.server import StatusApp, StatusServer
 from optimizer.service.demo import run_demo
@@ -51,8 +50,7 @@ def served(make_harness: MakeHarness) -> Iterator[tuple[Harness, ObservedService
     h = make_harness(local("2023-10-14 20:00"), soc_pct=30.0)
     service = observe(h)
     h.run_until(local("2023-10-15 14:00"))
-    registry = make_registry(lambda: service.latest, h.clock.now)
-    app = StatusApp(lambda: service.latest, h.store, h.settings, registry)
+    app = StatusApp(lambda: service.latest, h.store, h.settings, h.clock.now)
     server = StatusServer(app, "127.0.0.1:0").start()
     try:
         yield h, service, server.url
@@ -179,8 +177,7 @@ def test_switched_off_stops_forcing_until_switched_on(
 
 def test_token_required_for_every_request(served: tuple[Harness, ObservedService, str]) -> None:
     h, service, _ = served
-    registry = make_registry(lambda: service.latest, h.clock.now)
-    app = StatusApp(lambda: service.latest, h.store, h.settings, registry, token="s3cret")
+    app = StatusApp(lambda: service.latest, h.store, h.settings, h.clock.now, token="s3cret")
     server = StatusServer(app, "127.0.0.1:0").start()
     try:
         for path in ("/", "/api/status", "/api/plan", "/healthz", "/metrics"):

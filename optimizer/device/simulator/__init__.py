@@ -16,9 +16,9 @@ from types import TracebackType
 from typing import Any
 
 from optimizer.config import DeviceSettings
+from optimizer.device.clock import SimClock
 from optimizer.device.simulator.battery import BatteryModel, Flows
 from optimizer.device.simulator.certs import self_signed, server_context, sha256_fingerprint
-from optimizer.device.simulator.clock import SimClock
 from optimizer.device.simulator.profile import (
     ConstantProfile,
     CsvProfile,

@@ -19,9 +19,9 @@ from typing import Any
 
 import pandas as pd
 
+from optimizer.device.clock import SimClock
 from optimizer.device.localtime import to_hhmm
 from optimizer.device.simulator.battery import BatteryModel, Flows, step
-from optimizer.device.simulator.clock import SimClock
 from optimizer.device.simulator.meter import Meter
 from optimizer.device.simulator.metrics import MetricsRecorder
 from optimizer.device.simulator.profile import Profile, SyntheticProfile

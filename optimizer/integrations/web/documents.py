@@ -110,10 +110,14 @@ def health(snap: Snapshot | None) -> tuple[int, dict[str, Any]]:
 def _planned_past(
     store: Store, snap: Snapshot, since: datetime, cache: dict[int, pd.DataFrame]
 ) -> list[dict[str, Any]]:
-    """Per past slot, the planned SOC at its end by the newest plan that held it."""
+    """Per past slot, the planned SOC at its end by the newest plan that held it. ``cache``
+    keeps the plans read, and only those still in the window (older ones are never read again:
+    the window only moves on), so it stays bounded however long the page is watched."""
     rows: dict[pd.Timestamp, float] = {}
     top = snap.plan_id or 0
+    oldest = top
     for plan_id in range(top, max(0, top - MAX_PLANS_BACK), -1):
+        oldest = plan_id
         if plan_id not in cache:
             cache[plan_id] = store.plan_slots(plan_id)
         frame = cache[plan_id]
@@ -125,6 +129,8 @@ def _planned_past(
         for end, soc in zip(ends, frame["soc_end_pct"], strict=True):
             if since < end <= snap.time and end not in rows:
                 rows[end] = float(soc)
+    for stale in [plan_id for plan_id in cache if plan_id < oldest]:
+        del cache[stale]
     return [
         {"time": iso(t.to_pydatetime()), "soc_pct": round(v, 2)} for t, v in sorted(rows.items())
     ]

@@ -15,19 +15,21 @@ import socket
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
-from prometheus_client import CollectorRegistry
 
 from optimizer.config import Settings
-from optimizer.integrations.metrics import CONTENT_TYPE, exposition
 from optimizer.integrations.snapshot import Snapshot
 from optimizer.integrations.web import documents
 from optimizer.integrations.web.page import PAGE
 from optimizer.store import Store
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 log = logging.getLogger(__name__)
 
@@ -49,20 +51,23 @@ def _json(code: int, document: Any) -> Response:
 
 
 class StatusApp:
-    """Answers requests from the latest snapshot, the store and the metrics registry."""
+    """Answers requests from the latest snapshot (``latest``), the store and, for ``/metrics``,
+    a registry made at the first scrape (``clock``: the service clock, for ages), so a service
+    nobody scrapes never loads ``prometheus_client``."""
 
     def __init__(
         self,
         latest: Callable[[], Snapshot | None],
         store: Store,
         settings: Settings,
-        registry: CollectorRegistry,
+        clock: Callable[[], datetime],
         token: str = "",
     ) -> None:
         self._latest = latest
         self._store = store
         self._settings = settings
-        self._registry = registry
+        self._clock = clock
+        self._registry: CollectorRegistry | None = None
         self._token = token
         self._plans: dict[int, pd.DataFrame] = {}
         self._lock = threading.Lock()
@@ -96,7 +101,7 @@ class StatusApp:
             return Response(200, "text/html; charset=utf-8", PAGE.encode(),
                             {"Cache-Control": "no-store"})  # fmt: skip
         if route == "/metrics":
-            return Response(200, CONTENT_TYPE, exposition(self._registry))
+            return self._metrics()
         snap = self._latest()
         if route == "/healthz":
             return _json(*documents.health(snap))
@@ -110,6 +115,14 @@ class StatusApp:
             return _json(200, documents.plan_json(snap))
         with self._lock:
             return _json(200, documents.chart_json(self._store, self._settings, snap, self._plans))
+
+    def _metrics(self) -> Response:
+        from optimizer.integrations.metrics import CONTENT_TYPE, exposition, make_registry
+
+        with self._lock:
+            if self._registry is None:
+                self._registry = make_registry(self._latest, self._clock)
+        return Response(200, CONTENT_TYPE, exposition(self._registry))
 
 
 class _Handler(BaseHTTPRequestHandler):
