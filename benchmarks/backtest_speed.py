@@ -1,11 +1,13 @@
 """How fast is the backtester? Prints wall time and plans per second on the real data.
 
-Usage: python benchmarks/backtest_speed.py [days|year] [replan ...]
+Usage: python benchmarks/backtest_speed.py [days|year] [replan ...] [--hedge N]
+    [--load-method M]
 ``year`` replays the whole 13 months (19,877 slots) with ``lp`` at the given cadences; ``365``
 (or more days) replays that many days from the start of the data (365: 17,516 slots, the
 issue's 17,520-plan year less the 4-slot gap). Default: 30 days from 2023-03-01 with ``lp`` at
 every re-plan cadence, plus ``perfect`` over the whole 13 months (one exact dynamic programme
-per segment). Times are wall-clock on this machine, single process; one HiGHS thread.
+per segment). ``--hedge N`` plans hedged over N load scenarios (``forecast.hedge_scenarios``).
+Times are wall-clock on this machine, single process; one HiGHS thread.
 """
 
 from __future__ import annotations
@@ -28,9 +30,21 @@ from optimizer.config import Settings
 
 
 def main() -> None:
-    arg = sys.argv[1] if len(sys.argv) > 1 else "30"
-    cadences = sys.argv[2:] or ["day", "hour", "slot"]
+    argv = sys.argv[1:]
+    hedge, method = 0, None
+    if "--hedge" in argv:
+        at = argv.index("--hedge")
+        hedge = int(argv[at + 1])
+        del argv[at : at + 2]
+    if "--load-method" in argv:
+        at = argv.index("--load-method")
+        method = argv[at + 1]
+        del argv[at : at + 2]
+    arg = argv[0] if argv else "30"
+    cadences = argv[1:] or ["day", "hour", "slot"]
     settings = Settings()
+    update = {"hedge_scenarios": hedge} | ({"load_method": method} if method else {})
+    settings = settings.model_copy(update={"forecast": settings.forecast.model_copy(update=update)})
     series = read_series(FILES, settings)
     if arg == "year":
         inputs = inputs_from(series, settings)
@@ -40,9 +54,11 @@ def main() -> None:
         if days >= 365:
             start = default_period(series)[0]
         inputs = inputs_from(series, settings, (start, start + timedelta(days=days)))
+    hedged = f", hedged over {hedge} load scenarios" if hedge else ""
     print(
         f"lp, {len(inputs.index)} slots from {inputs.index[0]}, horizon "
-        f"{settings.planner.horizon_hours} h (cut at the last published price)"
+        f"{settings.planner.horizon_hours} h (cut at the last published price), load "
+        f"{settings.forecast.load_method}{hedged}"
     )
     for cadence in cadences:
         began = time.perf_counter()

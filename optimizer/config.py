@@ -482,7 +482,7 @@ class ForecastSettings(BaseModel):
 
     model_config = _FROZEN
 
-    load_method: LoadMethodName = "blend-inday"
+    load_method: LoadMethodName = "blend"
     #: ``weekday``: the same local time this many days back (the same weekday).
     load_lag_days: tuple[int, ...] = (7, 14, 21, 28)
     #: ``recent``/``blend``: the most recent days measured, each further one weighted ``decay``.

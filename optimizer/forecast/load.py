@@ -103,7 +103,7 @@ def profile(series: SlotSeries, now: int, targets: IntArray) -> FloatArray:
 class LoadForecaster:
     """One load method with its parameters; call it as ``forecaster(series, now, targets)``."""
 
-    method: LoadMethodName = "blend-inday"
+    method: LoadMethodName = "blend"
     params: LoadForecastParams = LoadForecastParams()
     fallback_kwh: float = 0.0
 
