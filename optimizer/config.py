@@ -495,8 +495,8 @@ class ForecastSettings(BaseModel):
     inday_window_hours: Annotated[float, Field(gt=0, le=48)] = 2.0
     inday_damping: Annotated[float, Field(ge=0, le=1)] = 0.8
     inday_fade_hours: Annotated[float, Field(ge=0, le=168)] = 6.0
-    #: Plans hedge over this many load scenarios (groups of the lagged days, low … high):
-    #: 0 plans on the forecast alone. See docs/forecast.md for what it gains and costs.
+    #: Plans hedge over this many load scenarios (groups of the lagged days, low … high; at most
+    #: len(load_lag_days) + recent_days): 0 plans on the forecast alone. See docs/forecast.md.
     hedge_scenarios: Annotated[int, Field(ge=0, le=11)] = 0
     #: PV: the same UTC time this many days back (the sun keeps UTC, not clock time).
     pv_lag_days: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8)
@@ -571,13 +571,21 @@ class Settings(BaseModel):
     mqtt: MqttSettings = MqttSettings()
 
 
+#: Keys that moved to another section, and where to.
+MOVED_KEYS = {
+    "backtest.load_lag_days": "[forecast] load_lag_days",
+    "backtest.pv_lag_days": "[forecast] pv_lag_days",
+}
+
+
 def _format_error(error: Any, raw: dict[str, Any]) -> str:
     loc = [
         str(part) for part in error["loc"] if not str(part).startswith(("function-", "literal["))
     ]
     key = ".".join(dict.fromkeys(loc))
     if error["type"] == "extra_forbidden":
-        return f"{key}: unknown key"
+        moved = MOVED_KEYS.get(key)
+        return f"{key}: unknown key" + (f" (it moved to {moved})" if moved else "")
     value = raw
     for part in error["loc"]:
         value = (
@@ -600,6 +608,13 @@ def _cross_checks(settings: Settings) -> list[str]:
         problems.append(
             f"battery.backup_pct = {battery.backup_pct:g}: must not be above min_soc_pct "
             f"({battery.min_soc_pct:g}): the planner cannot keep a reserve below the device's"
+        )
+    forecast = settings.forecast
+    days = len(forecast.load_lag_days) + forecast.recent_days
+    if forecast.hedge_scenarios > days:
+        problems.append(
+            f"forecast.hedge_scenarios = {forecast.hedge_scenarios}: must be at most the number "
+            f"of lagged days the scenarios are made of ({days}: load_lag_days + recent_days)"
         )
     if settings.device.user_type == "tech" and not settings.device.inverter_sn:
         problems.append('device.inverter_sn = "": must be set when device.user_type = "tech"')

@@ -52,6 +52,26 @@ def test_every_problem_is_reported_once(tmp_path: Path) -> None:
     assert "grid.max_imprt_kw: unknown key" in joined
 
 
+def test_forecast_keys_that_moved_and_the_scenario_limit_are_named(tmp_path: Path) -> None:
+    problems = _problems(
+        tmp_path,
+        "[backtest]\nload_lag_days = [7, 14]\npv_lag_days = [2]\n"
+        "[forecast]\nhedge_scenarios = 9\nrecent_days = 3\nload_lag_days = [7, 14]\n",
+    )
+    assert "backtest.load_lag_days: unknown key (it moved to [forecast] load_lag_days)" in problems
+    assert "backtest.pv_lag_days: unknown key (it moved to [forecast] pv_lag_days)" in problems
+    scenarios = _problems(tmp_path, "[forecast]\nhedge_scenarios = 6\nrecent_days = 3\n"
+                                    "load_lag_days = [7, 14]\n")  # fmt: skip
+    assert scenarios == [
+        "forecast.hedge_scenarios = 6: must be at most the number of lagged days the scenarios "
+        "are made of (5: load_lag_days + recent_days)"
+    ]
+    assert _problems(tmp_path, "[forecast]\nhedge_scenarios = 1\n") == [
+        "forecast.hedge_scenarios = 1: must be 0 (plan on the forecast alone) or 2 or more "
+        "scenarios"
+    ]
+
+
 def test_terminal_value_accepts_auto_none_or_a_price(tmp_path: Path) -> None:
     for value, expected in (('"auto"', "auto"), ('"none"', "none"), ("0.12", 0.12)):
         path = tmp_path / "c.toml"

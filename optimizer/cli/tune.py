@@ -30,11 +30,14 @@ if TYPE_CHECKING:
 
 
 def _value(text: str) -> Any:
-    """A grid value: a number when it parses as one, else the string (``auto``, ``none``)."""
-    try:
-        return float(text)
-    except ValueError:
-        return text
+    """A grid value: an integer or a number when it parses as one, else the string (``auto``,
+    ``none``)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
 
 
 def parse_params(params: list[str]) -> list[dict[str, Any]]:
