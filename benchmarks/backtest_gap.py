@@ -28,7 +28,10 @@ def main() -> None:
         read_series(FILES, settings), settings, (start, start + timedelta(days=days))
     )
     perfect_inputs = replace(
-        inputs, load_forecast_kwh=inputs.load_kwh, pv_forecast_kwh=inputs.pv_kwh
+        inputs,
+        load_forecast_kwh=inputs.load_kwh,
+        pv_forecast_kwh=inputs.pv_kwh,
+        load_forecast_at=None,  # the actual load, not the forecast made at each decision
     )
     base = config_from(settings)
     cost = lambda r: float(r.frame["cost"].sum())  # noqa: E731
@@ -36,7 +39,7 @@ def main() -> None:
     none = float(ref.frame["no_battery_cost"].sum())
     ceiling = none - cost(ref)
     variants = {
-        "lp (realistic: published prices, lagged load forecast, hourly)": (inputs, base),
+        "lp (realistic: published prices, the configured load forecast, hourly)": (inputs, base),
         "lp + actual load as forecast": (perfect_inputs, base),
         "lp + terminal value none": (
             inputs,
