@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from optimizer.integrations.web.documents import MAX_PLANS_BACK, _planned_past
+from optimizer.integrations.web.documents import MAX_PLANS_BACK, _planned_past, _window_plans
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 PAST = timedelta(hours=24)
@@ -31,7 +31,8 @@ class HourlyPlans:
 def watched(store: HourlyPlans, plan_id: int, cache: dict[int, pd.DataFrame]) -> Any:
     now = START + timedelta(hours=plan_id, minutes=10)
     snap = SimpleNamespace(plan_id=plan_id, time=now)
-    return _planned_past(store, snap, now - PAST, cache)
+    frames = _window_plans(store, snap, now - PAST, cache)
+    return _planned_past(frames, now - PAST, now)
 
 
 def test_a_week_of_hourly_plans_keeps_the_cache_within_the_window() -> None:

@@ -107,13 +107,13 @@ def health(snap: Snapshot | None) -> tuple[int, dict[str, Any]]:
     return 503, {"status": "unavailable", "reason": snap.health, "time": iso(snap.time)}
 
 
-def _planned_past(
+def _window_plans(
     store: Store, snap: Snapshot, since: datetime, cache: dict[int, pd.DataFrame]
-) -> list[dict[str, Any]]:
-    """Per past slot, the planned SOC at its end by the newest plan that held it. ``cache``
+) -> list[pd.DataFrame]:
+    """The stored plans, newest first, that hold a slot ending after ``since``. ``cache``
     keeps the plans read, and only those still in the window (older ones are never read again:
     the window only moves on), so it stays bounded however long the page is watched."""
-    rows: dict[pd.Timestamp, float] = {}
+    frames: list[pd.DataFrame] = []
     top = snap.plan_id or 0
     oldest = top
     for plan_id in range(top, max(0, top - MAX_PLANS_BACK), -1):
@@ -123,36 +123,36 @@ def _planned_past(
         frame = cache[plan_id]
         if frame.empty:
             continue
-        ends = pd.DatetimeIndex(frame["slot_end"])
-        if ends[-1] <= since:
+        if pd.Timestamp(frame["slot_end"].iloc[-1]) <= since:
             break
-        for end, soc in zip(ends, frame["soc_end_pct"], strict=True):
-            if since < end <= snap.time and end not in rows:
-                rows[end] = float(soc)
+        frames.append(frame)
     for stale in [plan_id for plan_id in cache if plan_id < oldest]:
         del cache[stale]
+    return frames
+
+
+def _planned_past(
+    frames: list[pd.DataFrame], since: datetime, now: datetime
+) -> list[dict[str, Any]]:
+    """Per past slot, the planned SOC at its end by the newest plan that held it."""
+    rows: dict[pd.Timestamp, float] = {}
+    for frame in frames:
+        ends = pd.DatetimeIndex(frame["slot_end"])
+        for end, soc in zip(ends, frame["soc_end_pct"], strict=True):
+            if since < end <= now and end not in rows:
+                rows[end] = float(soc)
     return [
         {"time": iso(t.to_pydatetime()), "soc_pct": round(v, 2)} for t, v in sorted(rows.items())
     ]
 
 
-def _load(
-    store: Store, snap: Snapshot, since: datetime, cache: dict[int, pd.DataFrame]
-) -> list[dict[str, Any]]:
+def _load(store: Store, frames: list[pd.DataFrame], since: datetime) -> list[dict[str, Any]]:
     """Per slot from ``since`` to the plan's end: the load forecast (kWh) as the newest plan
     that held the slot believed it (the plan in force for future slots; the service plans at
     slot starts), and the measured load (``None`` until measured)."""
     believed: dict[pd.Timestamp, tuple[pd.Timestamp, float]] = {}
-    top = snap.plan_id or 0
-    for plan_id in range(top, max(0, top - MAX_PLANS_BACK), -1):
-        frame = cache.get(plan_id)
-        if frame is None:
-            frame = cache[plan_id] = store.plan_slots(plan_id)
-        if frame.empty:
-            continue
+    for frame in frames:
         ends = pd.DatetimeIndex(frame["slot_end"])
-        if ends[-1] <= since:
-            break
         starts = pd.DatetimeIndex(frame.index)
         for start, end, kwh in zip(starts, ends, frame["load_kwh"], strict=True):
             if end > since and start not in believed:
@@ -216,6 +216,7 @@ def chart_json(
     the end of the plan (``cache``: plan slots by plan id, kept between calls)."""
     since = snap.time - PAST
     until = max([s.end for s in snap.slots] + [snap.time])
+    frames = _window_plans(store, snap, since, cache)
     planned = [{"start": iso(s.start), "end": iso(s.end), "action": s.action,
                 "soc_start_pct": round(s.soc_start_pct, 2), "soc_end_pct": round(s.soc_end_pct, 2),
                 "label": action_label(s.command)} for s in snap.slots]  # fmt: skip
@@ -223,8 +224,8 @@ def chart_json(
         "now": iso(snap.time), "from": iso(since), "to": iso(until), "currency": snap.currency,
         "timezone": snap.timezone, "prices": _prices(store, settings, since, until),
         "measured_soc": _measured(store, since, snap.time),
-        "planned_past_soc": _planned_past(store, snap, since, cache),
-        "load": _load(store, snap, since, cache),
+        "planned_past_soc": _planned_past(frames, since, snap.time),
+        "load": _load(store, frames, since),
         "plan": planned, "commands": _commands(store, since, snap.time),
     }  # fmt: skip
 
