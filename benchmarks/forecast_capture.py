@@ -24,24 +24,21 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
+from perfect_check import Recorder
 from realdata import DATA, FILES
 
 from optimizer.backtest.data import BacktestInputs, SeriesSet
 from optimizer.backtest.engine import run_backtest
 from optimizer.backtest.registry import resolve
-from optimizer.backtest.strategy import DecisionContext, Foresight
 from optimizer.backtest.suite import config_from, default_period, inputs_from, read_series
 from optimizer.config import ForecastSettings, Settings
 from optimizer.csvdata import read_energy_csv
-from optimizer.domain import LOAD_METHODS, Command
-from optimizer.planning import Problem
-from optimizer.planning.device import idle_command
+from optimizer.domain import LOAD_METHODS
 from optimizer.planning.dp import solve_dp
 
 LCL = DATA / "household-consumption-london-LCL-MAC000060-2011-12_2014-02.csv"
@@ -56,22 +53,8 @@ def lcl_series(settings: Settings) -> SeriesSet:
     return replace(own, load_kwh=load)
 
 
-class _Exact:
-    """Perfect foresight that records each segment's problem (as ``perfect`` gets it)."""
-
-    name = "exact"
-    foresight: Foresight = "perfect"
-
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-
-    def decide(self, context: DecisionContext) -> Sequence[Command]:
-        self.problems.append(context.problem())
-        return [idle_command()] * context.n
-
-
 def exact_cost(inputs: BacktestInputs, settings: Settings) -> float:
-    recorder = _Exact()
+    recorder = Recorder()
     run_backtest(recorder, inputs, config_from(settings))
     return sum(solve_dp(p, 0.0).objective for p in recorder.problems)
 

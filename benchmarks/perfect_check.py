@@ -51,14 +51,14 @@ def segments(days: int | None, start: str | None) -> list[Problem]:
     else:
         first = datetime.fromisoformat((start or "2023-07-01") + "T00:00+00:00")
         period = (first, first + timedelta(days=days))
-    recorder = _Recorder()
+    recorder = Recorder()
     run_backtest(recorder, inputs_from(series, settings, period), config_from(settings))
     return recorder.problems
 
 
-class _Recorder:
+class Recorder:
     """A perfect-foresight strategy that keeps each segment's problem and leaves the battery
-    idle: the problems are exactly what ``perfect`` is handed."""
+    idle: the problems are exactly what ``perfect`` is handed (``forecast_capture.py`` too)."""
 
     name = "recorder"
     foresight: Foresight = "perfect"

@@ -67,23 +67,30 @@ def _nanmean_weighted(values: FloatArray, weights: FloatArray) -> FloatArray:
     return np.asarray(np.divide(sums.sum(axis=0), total, out=out, where=total > 0))
 
 
+def weekday_rows(
+    series: SlotSeries, now: int, targets: IntArray, lags: tuple[int, ...]
+) -> FloatArray:
+    """The same local time ``lags`` days before each target (lags × targets; NaN: unmeasured)."""
+    return np.stack([series.values(series.days_back(targets, k), now) for k in lags])
+
+
+def recent_rows(series: SlotSeries, now: int, targets: IntArray, days: int) -> FloatArray:
+    """The same local time on the last ``days`` days measured by ``now`` (days × targets,
+    newest first). For a target ``h`` slots ahead the first day is the nearest whole local day
+    back that is already in the past at ``now``."""
+    first = (targets - now) // series.per_day + 1
+    return np.stack([series.values(series.days_back(targets, first + j), now) for j in range(days)])
+
+
 def weekday(series: SlotSeries, now: int, targets: IntArray, lags: tuple[int, ...]) -> FloatArray:
     """Mean of the same local time ``lags`` days before each target (measured before ``now``)."""
-    stacked = np.stack([series.values(series.days_back(targets, k), now) for k in lags])
-    return _nanmean_weighted(stacked, np.ones(len(lags)))
+    return _nanmean_weighted(weekday_rows(series, now, targets, lags), np.ones(len(lags)))
 
 
 def recent(series: SlotSeries, now: int, targets: IntArray, days: int, decay: float) -> FloatArray:
-    """Recency-weighted mean of the same local time on the last ``days`` days measured by ``now``.
-
-    For a target ``h`` slots ahead the first day used is the nearest whole local day back that
-    is already in the past at ``now``.
-    """
-    first = (targets - now) // series.per_day + 1  # the nearest day back surely measured
-    stacked = np.stack(
-        [series.values(series.days_back(targets, first + j), now) for j in range(days)]
-    )
-    return _nanmean_weighted(stacked, decay ** np.arange(days, dtype=np.float64))
+    """Recency-weighted mean of ``recent_rows`` (each further day back weighted ``decay``)."""
+    rows = recent_rows(series, now, targets, days)
+    return _nanmean_weighted(rows, decay ** np.arange(days, dtype=np.float64))
 
 
 def profile(series: SlotSeries, now: int, targets: IntArray) -> FloatArray:
@@ -170,10 +177,12 @@ class LoadForecaster:
             raise InvalidInput(f"forecast.hedge_scenarios = {groups}: must be 1 or more")
         point = self(series, now, targets)
         p = self.params
-        first = (targets - now) // series.per_day + 1
-        backs = [series.days_back(targets, k) for k in p.weekday_lags]
-        backs += [series.days_back(targets, first + j) for j in range(p.recent_days)]
-        rows = np.stack([series.values(back, now) for back in backs])
+        rows = np.concatenate(
+            [
+                weekday_rows(series, now, targets, p.weekday_lags),
+                recent_rows(series, now, targets, p.recent_days),
+            ]
+        )
         rows = np.where(np.isfinite(rows), rows, point)
         mean = rows.mean(axis=0)
         scale = np.divide(point, mean, out=np.ones_like(point), where=mean > 0)
