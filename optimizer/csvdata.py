@@ -29,6 +29,7 @@ __all__ = [
     "read_energy_csv",
     "read_prices_csv",
     "read_series_csv",
+    "read_vintages_csv",
 ]
 
 _ZONED = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
@@ -194,3 +195,55 @@ def read_energy_csv(path: Path, option: str) -> pd.Series:
         return read_series_csv(path, "kwh")
     except InvalidInput as exc:
         raise InvalidInput(f"{option} {exc}") from None
+
+
+def read_vintages_csv(path: Path | str, option: str = "--pv-forecast") -> pd.DataFrame:
+    """Read a PV forecast archive: ``issued_utc,start_utc,end_utc,kwh[,kwh_p10,kwh_p90]``.
+
+    Any interval length and any number of vintages (rows with one ``issued_utc`` are one
+    forecast). Times must carry a zone; kWh finite and ≥ 0; ``end_utc`` after ``start_utc``;
+    a vintage may not list one start twice. Returns the frame with UTC timestamps and float
+    kWh, sorted by ``issued_utc`` then ``start_utc``. Errors name ``option``, the file, the
+    line and the field (``InvalidInput``).
+    """
+    path = Path(path)
+    try:
+        frame = _read_frame(path)
+        needed = ["issued_utc", "start_utc", "end_utc", "kwh"]
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            raise InvalidInput(
+                f"{path}: needs columns {','.join(needed)} (a PV forecast archive); "
+                f"missing {missing}, got {list(frame.columns)}"
+            )
+        out = pd.DataFrame(index=frame.index)
+        for field in needed[:3]:
+            parsed = pd.to_datetime(frame[field], utc=True, errors="coerce", format="ISO8601")
+            _first_bad(path, frame, field, parsed.isna().to_numpy(), "not an ISO-8601 time")
+            zoned = frame[field].str.strip().str.contains(_ZONED).to_numpy(dtype=bool)
+            _first_bad(path, frame, field, ~zoned, "no zone: write Z or an offset")
+            out[field] = parsed.dt.as_unit("ns")
+        for field in ("kwh", "kwh_p10", "kwh_p90"):
+            if field not in frame.columns:
+                continue
+            values = pd.to_numeric(frame[field].str.strip(), errors="coerce")
+            _first_bad(path, frame, field, values.isna().to_numpy(), "not a number")
+            _first_bad(path, frame, field, (values < 0).to_numpy(), "negative energy")
+            out[field] = values.to_numpy(dtype=np.float64)
+        _first_bad(
+            path,
+            frame,
+            "end_utc",
+            (out["end_utc"] <= out["start_utc"]).to_numpy(),
+            "not after start_utc",
+        )
+        _first_bad(
+            path,
+            frame,
+            "start_utc",
+            out.duplicated(["issued_utc", "start_utc"]).to_numpy(),
+            "listed twice in one vintage",
+        )
+    except InvalidInput as exc:
+        raise InvalidInput(f"{option} {exc}") from None
+    return out.sort_values(["issued_utc", "start_utc"], kind="stable").reset_index(drop=True)

@@ -95,3 +95,18 @@ class NeedsTechnician(DeviceError):
 
 class ReadBackMismatch(DeviceError):
     """After a command the device's ``currentMode`` did not show what was sent."""
+
+
+class WeatherError(XStorageError):
+    """A PV/weather forecast source could not deliver a usable forecast."""
+
+
+class WeatherUnreachable(WeatherError):
+    """The forecast source could not be reached or would not answer now (connection error,
+    timeout, 429 rate limit, 5xx): keep the last good forecast, never zeros.
+
+    ``retry_after_s`` is the source's own ``Retry-After`` where it gave one."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
