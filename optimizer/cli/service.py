@@ -74,10 +74,12 @@ def serve(
     ``until``); raises ``CredentialsRejected`` after a definite wrong password (exit 3).
     ``password`` replaces ``[device]``'s (``benchmarks/service_memory.py`` passes the
     simulator's)."""
+    from optimizer import shutdown
     from optimizer.service.runner import ScheduledRunner
     from optimizer.service.views import observed
     from optimizer.service.wiring import open_deps
 
+    shutdown.reset()
     with (
         open_deps(settings, clock, dry_run=dry_run, password=password) as deps,
         observed(deps) as service,
@@ -86,6 +88,7 @@ def serve(
 
         def _stop(signum: int, frame: FrameType | None) -> None:
             logging.getLogger(__name__).info("signal %d: finishing the job in flight", signum)
+            shutdown.request()  # backoff waits (tariff retries) end at once
             runner.stop()
 
         signal.signal(signal.SIGTERM, _stop)
