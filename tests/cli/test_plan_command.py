@@ -119,3 +119,23 @@ def test_unknown_price_unit_exits_2() -> None:
     result = CliRunner().invoke(app, [*BASE, "--price-unit", "p/MWh"])
     assert result.exit_code == 2
     assert "price unit 'p/MWh' is not known" in result.output
+
+
+def test_the_table_fits_80_columns_and_names_each_mode() -> None:
+    """An evening peak from 10 %: some slots go to the device's self-consumption mode, shown as
+    such (not as a "discharge" with blank power and target); nothing is cut or wrapped."""
+    args = [*BASE, "--export-prices", str(EXPORT), "--load", str(LOAD),
+            "--start", "2023-10-14T12:00Z", "--hours", "12", "--soc", "10"]  # fmt: skip
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in result.stdout
+    rows = [line for line in lines if line[:3] in ("Sat", "Sun")]
+    assert len(rows) == 24  # one line per slot
+    modes = {line.split()[2] for line in rows}
+    assert "self-consumption" in modes and "charge" in modes
+    for line in rows:
+        if "self-consumption" in line:
+            assert line.split()[3:5] == ["-", "-"]  # no power or target: the device sets them
+    assert "ends at" in result.stdout and "GBP/kWh" in result.stdout
