@@ -91,7 +91,7 @@ def month_labels(index: pd.DatetimeIndex, timezone: str) -> pd.Index:
     end of the run holding less than a day of slots (the hour a UTC ``--from``/``--to`` reaches
     into the next or previous local month) counts with its neighbour: no bar for a month the
     run did not really cover."""
-    labels = pd.Index(index.tz_convert(timezone).strftime("%Y-%m"))
+    labels: pd.Index = pd.Index(index.tz_convert(timezone).strftime("%Y-%m"))
     if len(index) < 2:
         return labels
     step = index[1] - index[0]
@@ -101,7 +101,7 @@ def month_labels(index: pd.DatetimeIndex, timezone: str) -> pd.Index:
             break
         edge, neighbour = months[end], months[-2 if end == -1 else 1]
         if int((labels == edge).sum()) * step < SLIVER:
-            labels = labels.where(labels != edge, neighbour)
+            labels = pd.Index(np.where(labels == edge, neighbour, labels))
     return labels
 
 
