@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from optimizer.cli.common import err_console, errors_to_exit, settings_from, writable_folder
+from optimizer.cli.common import (
+    err_console,
+    errors_to_exit,
+    interrupted_writes_nothing,
+    settings_from,
+    writable_folder,
+)
 from optimizer.errors import InvalidInput
 from optimizer.units import PRICE_UNITS
 
@@ -134,15 +140,16 @@ def backtest_command(
             raise InvalidInput(f"--replan {replan!r}: use slot, hour or day")
         if soc is not None and not 0.0 <= soc <= 100.0:
             raise InvalidInput(f"--soc {soc:g}: the starting SOC must be between 0 and 100 %")
-        inputs, currency = load_inputs(
-            settings, prices, load, export_prices, pv, price_unit, period_from(start, end)
-        )
-        bt_config = config_from(settings, replan, soc)
-        names = strategy_names(strategy or settings.backtest.strategy)
-        with progress_bar(len(inputs.index) * len(names)) as advance:
-            results, summaries = run_strategies(
-                names, inputs, bt_config, settings.backtest.strategy_modules, advance
+        with interrupted_writes_nothing("backtest"):
+            inputs, currency = load_inputs(
+                settings, prices, load, export_prices, pv, price_unit, period_from(start, end)
             )
+            bt_config = config_from(settings, replan, soc)
+            names = strategy_names(strategy or settings.backtest.strategy)
+            with progress_bar(len(inputs.index) * len(names)) as advance:
+                results, summaries = run_strategies(
+                    names, inputs, bt_config, settings.backtest.strategy_modules, advance
+                )
         if out is not None:
             try:
                 write_outputs(results, summaries, out, settings.planner.timezone, currency)
