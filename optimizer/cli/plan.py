@@ -52,7 +52,11 @@ def _energy(path: Path | None, option: str, settings: Settings) -> pd.Series | N
 
 
 def _prices(
-    path: Path | None, option: str, unit: str | None, settings: Settings
+    path: Path | None,
+    option: str,
+    unit: str | None,
+    settings: Settings,
+    notes: list[str] | None = None,
 ) -> tuple[pd.Series | None, str | None]:
     from optimizer.csvdata import read_prices_csv
     from optimizer.timeseries import to_slots
@@ -60,8 +64,9 @@ def _prices(
     if path is None:
         return None, None
     series, used = read_prices_csv(
-        path, option, unit, settings.tariff.csv_unit, "--price-unit", warn=_warn
-    )
+        path, option, unit, settings.tariff.csv_unit, "--price-unit", warn=_warn,
+        note=notes.append if notes is not None else None,
+    )  # fmt: skip
     minutes = settings.planner.slot_minutes
     return to_slots(series, minutes, "price", f"{option} {path}"), used
 
@@ -230,8 +235,8 @@ def plan_command(
     with errors_to_exit():
         if plot is not None:
             writable_file(plot, "--plot")
-        import_prices, unit = _prices(prices, "--prices", price_unit, settings)
-        export_series, _ = _prices(export_prices, "--export-prices", unit, settings)
+        import_prices, unit = _prices(prices, "--prices", price_unit, settings, notes)
+        export_series, _ = _prices(export_prices, "--export-prices", unit, settings, notes)
         assert import_prices is not None
         assert unit is not None
         currency = currency_for(settings, unit)

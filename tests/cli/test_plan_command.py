@@ -139,3 +139,33 @@ def test_the_table_fits_80_columns_and_names_each_mode() -> None:
         if "self-consumption" in line:
             assert line.split()[3:5] == ["-", "-"]  # no power or target: the device sets them
     assert "ends at" in result.stdout and "GBP/kWh" in result.stdout
+
+
+def test_an_all_zero_export_file_is_no_export_tariff_not_a_strange_one(tmp_path: Path) -> None:
+    import pandas as pd
+
+    index = pd.date_range("2023-06-01T00:00Z", periods=48, freq="30min")
+    zeros = tmp_path / "export-zero.csv"
+    pd.DataFrame(
+        {
+            "start_utc": index.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end_utc": (index + pd.Timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "price": 0.0,
+        }
+    ).to_csv(zeros, index=False)
+    args = [*BASE, "--export-prices", str(zeros), "--load", str(LOAD),
+            "--start", "2023-06-01T00:00Z", "--hours", "24"]  # fmt: skip
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "unlike any real tariff" not in result.stderr
+    assert "warning" not in result.stderr
+    assert f"--export-prices {zeros}: every price is 0 p/kWh: read as no export tariff" in (
+        result.stderr.replace("\n", "")
+    )
+    backtest = CliRunner().invoke(
+        app,
+        ["backtest", "--prices", str(IMPORT), "--export-prices", str(zeros), "--load", str(LOAD),
+         "--from", "2023-06-01T00:00Z", "--to", "2023-06-02T00:00Z", "--strategy", "none"],
+    )  # fmt: skip
+    assert backtest.exit_code == 0, backtest.output
+    assert "unlike any real tariff" not in backtest.output
