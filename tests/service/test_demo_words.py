@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from optimizer.cli import app
 from optimizer.plotting import local_time_axis
+from tests.service.conftest import MakeHarness, local
 
 FAST = ["demo", "--hours", "1", "--speed", "3600"]
 
@@ -78,3 +79,33 @@ def test_time_axis_is_in_the_configured_zone() -> None:
     assert ax.get_xlabel() == "time (Europe/London)"
     assert "01:00" in labels or "02:00" in labels
     assert "00:00" not in labels  # the UTC midnight is 01:00 local
+
+
+def test_run_on_a_taken_port_logs_one_error_and_no_url(
+    make_harness: MakeHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``run``'s views (``observed``): the service goes on without the page; the URL is logged
+    only by a page that serves."""
+    import logging
+
+    from optimizer.service.views import observed
+    from optimizer.service.wiring import Deps
+
+    caplog.set_level(logging.INFO, logger="optimizer")
+    h = make_harness(local("2023-10-15 00:50"))
+    service = h.start_service()
+    deps: Deps = service.deps
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with observed(deps, listen=f"127.0.0.1:{port}") as watched:
+            assert watched.web_url is None
+    said = [r.getMessage() for r in caplog.records]
+    assert any(f"status page on 127.0.0.1:{port} not started" in m for m in said)
+    assert not any("http://" in m for m in said)
+    with observed(deps, listen="127.0.0.1:0") as watched:
+        assert watched.web_url is not None
+    assert any(
+        m == f"status page: {watched.web_url}/" for m in (r.getMessage() for r in caplog.records)
+    )
