@@ -158,13 +158,16 @@ def read_prices_csv(
     default_unit: str,
     unit_option: str,
     warn: Callable[[str], None] | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> tuple[pd.Series, str]:
     """Prices per kWh from a ``price`` file, and the unit they were in.
 
     The unit is the file's ``unit`` column, else ``unit`` (the option's value), else
     ``default_unit``; a file and an option that disagree are an error. Converted prices outside
     the plausible range are refused naming ``unit_option``; a median unlike any real tariff is
-    a warning (``warn``, default: logged). Every message starts with ``option``.
+    a warning (``warn``, default: logged). A file of zeros only is no tariff at all (an export
+    file of 0 p: no export tariff, exports earn nothing): a ``note`` (default: logged at INFO),
+    not a warning. Every message starts with ``option``.
     """
     try:
         series = read_series_csv(path, "price")
@@ -181,12 +184,22 @@ def read_prices_csv(
         if len(converted):
             low, high = float(converted.min()), float(converted.max())
             check_magnitude(low, high, chosen, said_by, str(path))
-            odd = typical_level(float(converted.abs().median()), chosen, said_by, str(path))
-            if odd is not None:
-                (warn or log.warning)(f"{option} {odd}")
+            if low == high == 0.0:
+                (note or log.info)(f"{option} {path}: every price is 0 {chosen}: "
+                                   + _zero_meaning(option))  # fmt: skip
+            else:
+                odd = typical_level(float(converted.abs().median()), chosen, said_by, str(path))
+                if odd is not None:
+                    (warn or log.warning)(f"{option} {odd}")
     except InvalidInput as exc:
         raise InvalidInput(f"{option} {exc}") from None
     return converted, chosen
+
+
+def _zero_meaning(option: str) -> str:
+    if "export" in option:
+        return "read as no export tariff (exports earn nothing)"
+    return "read as energy that costs nothing"
 
 
 def read_energy_csv(path: Path, option: str) -> pd.Series:

@@ -160,6 +160,16 @@ class Timetable:
         """No-battery cost minus planned cost."""
         return self.no_battery_cost - self.cost
 
+    def end_energy_value(self, capacity_kwh: float) -> float:
+        """What the energy the plan leaves above (or below, negative) its starting SOC is worth,
+        in currency units: ``(soc_end - soc_start) / 100 × capacity_kwh ×
+        terminal_value_per_kwh`` (the planner's own value of stored energy at the horizon's
+        end). A plan that charges for tomorrow costs more than idling today by about this."""
+        if not self.slots:
+            return 0.0
+        gained_pct = self.slots[-1].soc_end_pct - self.slots[0].soc_start_pct
+        return gained_pct / 100.0 * capacity_kwh * self.terminal_value_per_kwh
+
 
 #: Household load forecast methods (``optimizer.forecast.load``; ``[forecast] load_method``).
 LoadMethodName = Literal["weekday", "recent", "blend", "blend-inday"]

@@ -64,7 +64,7 @@ class DeviceRefused(DeviceError):
 
 
 class NotXStorage(DeviceRefused):
-    """Something answered at the device URL, but not an xStorage API (a 404 on sign-in)."""
+    """Something answered at the device URL, but not an xStorage API (a 404/405/501 on sign-in)."""
 
 
 class AuthError(DeviceError):

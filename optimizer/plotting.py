@@ -8,9 +8,23 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 
 from optimizer.domain import Timetable
+
+
+def local_time_axis(ax: Axes, timezone: str) -> None:
+    """Date ticks of ``ax`` in ``timezone`` (an IANA name), short enough not to overlap
+    (``ConciseDateFormatter``: the day once, then hours), and the axis labelled with the zone."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(timezone)
+    locator = mdates.AutoDateLocator(tz=zone, minticks=4, maxticks=9)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=zone))  # type: ignore[no-untyped-call]
+    ax.set_xlabel(f"time ({timezone})")
 
 
 def plot_timetable(
@@ -18,8 +32,10 @@ def plot_timetable(
     path: Path,
     currency: str = "GBP",
     measured_soc: Sequence[tuple[object, float]] | None = None,
+    timezone: str = "UTC",
 ) -> Path:
-    """Write a three-panel PNG (prices, battery power, SOC) of ``timetable`` to ``path``."""
+    """Write a three-panel PNG (prices, battery power, SOC) of ``timetable`` to ``path``; times
+    on the axis in ``timezone``."""
     slots = timetable.slots
     starts = [s.start for s in slots] + [slots[-1].end]
     fig, (ax_price, ax_power, ax_soc) = plt.subplots(3, 1, figsize=(11, 8), sharex=True)
@@ -56,13 +72,12 @@ def plot_timetable(
         )
     ax_soc.set_ylabel("SOC (%)")
     ax_soc.set_ylim(0, 100)
-    ax_soc.set_xlabel("time (UTC)")
+    local_time_axis(ax_soc, timezone)
     ax_soc.legend(loc="upper left")
     fig.suptitle(
         f"plan: cost {timetable.cost:.2f} {currency}, "
         f"{timetable.no_battery_cost:.2f} {currency} without battery"
     )
-    fig.autofmt_xdate()
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

@@ -99,3 +99,22 @@ def test_invalid_toml_and_missing_file_are_named(tmp_path: Path) -> None:
         load_settings(broken)
     with pytest.raises(ConfigError, match=r"nope\.toml: file not found"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_the_example_config_lists_every_key() -> None:
+    """``config.toml`` says it lists every key: each field of each section appears in its
+    section as ``key =`` (set, or commented out as an alternative)."""
+    import re
+
+    from optimizer.config import Settings
+    from tests.conftest import ROOT
+
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    sections = dict(re.findall(r"^\[(\w+)\]\n(.*?)(?=^\[|\Z)", text, flags=re.M | re.S))
+    missing = [
+        f"{name}.{key}"
+        for name, field in Settings.model_fields.items()
+        for key in getattr(field.annotation, "model_fields", {})
+        if not re.search(rf"\b{key}\s*=", sections.get(name, ""))
+    ]
+    assert missing == []

@@ -42,15 +42,20 @@ def _save(fig: object, path: Path) -> Path:
     return path
 
 
-def cumulative_savings(results: list[BacktestResult], path: Path, currency: str = "GBP") -> Path:
-    """Cumulative savings against no battery, one line per strategy (currency units)."""
+def cumulative_savings(
+    results: list[BacktestResult], path: Path, currency: str = "GBP", timezone: str = "UTC"
+) -> Path:
+    """Cumulative savings against no battery, one line per strategy (currency units); dates
+    in ``timezone``, short enough that neighbouring labels never overlap."""
+    from optimizer.plotting import local_time_axis
+
     fig, ax = plt.subplots(figsize=(10, 5))
     for k, result in enumerate(results):
         frame = result.frame
         saved = (frame["no_battery_cost"] - frame["cost"]).cumsum()
         ax.plot(frame.index, saved, label=result.strategy, **style(k))
     ax.set_ylabel(f"cumulative savings ({currency})")
-    ax.set_xlabel("time (UTC)")
+    local_time_axis(ax, timezone)
     ax.legend()
     return _save(fig, path)
 
@@ -78,13 +83,37 @@ def typical_day(
     return _save(fig, path)
 
 
+SLIVER = pd.Timedelta(days=1)
+
+
+def month_labels(index: pd.DatetimeIndex, timezone: str) -> pd.Index:
+    """The local calendar month (``YYYY-MM``) of each slot start, except that a month at either
+    end of the run holding less than a day of slots (the hour a UTC ``--from``/``--to`` reaches
+    into the next or previous local month) counts with its neighbour: no bar for a month the
+    run did not really cover."""
+    labels: pd.Index = pd.Index(index.tz_convert(timezone).strftime("%Y-%m"))
+    if len(index) < 2:
+        return labels
+    step = index[1] - index[0]
+    for end in (-1, 0):  # the last month, then the first
+        months = list(dict.fromkeys(labels))
+        if len(months) < 2:
+            break
+        edge, neighbour = months[end], months[-2 if end == -1 else 1]
+        if int((labels == edge).sum()) * step < SLIVER:
+            labels = pd.Index(np.where(labels == edge, neighbour, labels))
+    return labels
+
+
 def monthly_savings(results: list[BacktestResult], timezone: str) -> pd.DataFrame:
-    """Savings per local calendar month (rows, ``YYYY-MM``) and strategy (columns)."""
+    """Savings per local calendar month (rows, ``YYYY-MM``; see ``month_labels``) and strategy
+    (columns)."""
     columns = {}
     for result in results:
-        local = result.frame.tz_convert(timezone)
-        month = pd.DatetimeIndex(local.index).strftime("%Y-%m")
-        columns[result.strategy] = (local["no_battery_cost"] - local["cost"]).groupby(month).sum()
+        frame = result.frame
+        month = month_labels(pd.DatetimeIndex(frame.index), timezone)
+        saved = (frame["no_battery_cost"] - frame["cost"]).to_numpy()
+        columns[result.strategy] = pd.Series(saved).groupby(month.to_numpy()).sum()
     return pd.DataFrame(columns).sort_index().fillna(0.0)
 
 
@@ -101,7 +130,7 @@ def monthly_bars(
         offset = (k - (count - 1) / 2) * width
         ax.bar(x + offset, table[name].to_numpy(), width, label=name, color=f"C{k}",
                hatch=_HATCHES[k % len(_HATCHES)], edgecolor="black", linewidth=0.4)  # fmt: skip
-    ax.set_xticks(x, list(table.index), rotation=45)
+    ax.set_xticks(x, list(table.index), rotation=45, ha="right", rotation_mode="anchor")
     ax.set_xlabel(f"month ({timezone})")
     ax.set_ylabel(f"savings per month ({currency})")
     ax.legend()
@@ -113,7 +142,7 @@ def plot_all(
 ) -> list[Path]:
     """The three PNGs under ``out``."""
     return [
-        cumulative_savings(results, out / "cumulative-savings.png", currency),
+        cumulative_savings(results, out / "cumulative-savings.png", currency, timezone),
         typical_day(results, out / "typical-day.png", timezone, currency),
         monthly_bars(results, out / "monthly-savings.png", timezone, currency),
     ]

@@ -23,7 +23,7 @@ from optimizer.backtest.data import (
 )
 from optimizer.backtest.engine import BacktestConfig, BacktestResult, Progress, run_backtest
 from optimizer.backtest.registry import resolve
-from optimizer.backtest.report import summary
+from optimizer.backtest.report import end_energy_credit, end_value_per_kwh, summary
 from optimizer.config import Settings
 from optimizer.csvdata import read_energy_csv, read_prices_csv
 from optimizer.errors import InvalidInput
@@ -169,11 +169,18 @@ def run_strategies(
     extra_modules: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> tuple[list[BacktestResult], list[dict[str, Any]]]:
-    """Run each strategy (``perfect`` first); summaries carry the captured share."""
+    """Run each strategy (``perfect`` first); summaries carry the end SOC, the end-energy
+    credit and the captured share (``optimizer.backtest.report``)."""
     results = [run_backtest(resolve(n, extra_modules), inputs, config, progress) for n in names]
     perfect = next((r for r in results if r.strategy == "perfect"), None)
     perfect_cost = float(perfect.frame["cost"].sum()) if perfect is not None else None
-    summaries = [summary(r, config.battery, perfect_cost) for r in results]
+    value = (
+        end_value_per_kwh(results[0].frame, config.battery, config.options.terminal_soc_value)
+        if results
+        else 0.0
+    )
+    credit = end_energy_credit(perfect.frame, value) if perfect is not None else 0.0
+    summaries = [summary(r, config.battery, perfect_cost, value, credit) for r in results]
     return results, summaries
 
 

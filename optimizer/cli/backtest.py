@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from optimizer.cli.common import err_console, errors_to_exit, settings_from, writable_folder
+from optimizer.cli.common import (
+    err_console,
+    errors_to_exit,
+    interrupted_writes_nothing,
+    settings_from,
+    writable_folder,
+)
 from optimizer.errors import InvalidInput
 from optimizer.units import PRICE_UNITS
 
@@ -66,20 +72,33 @@ def _table(summaries: list[dict[str, Any]], currency: str) -> Table:
     from rich.table import Table
 
     table = Table(title=f"Backtest ({currency})")
-    for header in ("strategy", "cost", "no battery", "savings", "captured", "cycles", "slots"):
+    headers = ("strategy", "cost", "no battery", "savings", "end SOC %", "end credit",
+               "captured", "cycles", "slots")  # fmt: skip
+    for header in headers:
         table.add_column(header, justify="left" if header == "strategy" else "right")
     for s in summaries:
         share = s["captured_share"]
+        end_soc = s["soc_end_pct"]
         table.add_row(
             s["strategy"], f"{s['cost']:.2f}", f"{s['no_battery_cost']:.2f}",
-            f"{s['savings']:.2f}", "" if share is None else f"{share:.1%}",
+            f"{s['savings']:.2f}", "" if end_soc is None else f"{end_soc:.0f}",
+            f"{s['end_energy_credit']:+.2f}", "" if share is None else f"{share:.1%}",
             f"{s['cycles']:.1f}", str(s["slots"]),
         )  # fmt: skip
+    lines = []
+    if summaries:
+        first = summaries[0]
+        lines.append(
+            f"end credit: stored energy at the end less at the start ({first['soc_start_pct']:.0f}"
+            f" % SOC) × {first['end_value_per_kwh']:.4f} {currency}/kWh (the planner's end "
+            "value); captured: savings + end credit, as a share of perfect's"
+        )
     gaps = summaries[0]["gaps"] if summaries else []
     if gaps:
-        table.caption = "left out (missing inputs): " + "; ".join(
+        lines.append("left out (missing inputs): " + "; ".join(
             f"{g['start']} → {g['end']} ({g['slots']} slots, {g['missing']})" for g in gaps
-        )
+        ))  # fmt: skip
+    table.caption = "\n".join(lines) or None
     return table
 
 
@@ -121,15 +140,16 @@ def backtest_command(
             raise InvalidInput(f"--replan {replan!r}: use slot, hour or day")
         if soc is not None and not 0.0 <= soc <= 100.0:
             raise InvalidInput(f"--soc {soc:g}: the starting SOC must be between 0 and 100 %")
-        inputs, currency = load_inputs(
-            settings, prices, load, export_prices, pv, price_unit, period_from(start, end)
-        )
-        bt_config = config_from(settings, replan, soc)
-        names = strategy_names(strategy or settings.backtest.strategy)
-        with progress_bar(len(inputs.index) * len(names)) as advance:
-            results, summaries = run_strategies(
-                names, inputs, bt_config, settings.backtest.strategy_modules, advance
+        with interrupted_writes_nothing("backtest"):
+            inputs, currency = load_inputs(
+                settings, prices, load, export_prices, pv, price_unit, period_from(start, end)
             )
+            bt_config = config_from(settings, replan, soc)
+            names = strategy_names(strategy or settings.backtest.strategy)
+            with progress_bar(len(inputs.index) * len(names)) as advance:
+                results, summaries = run_strategies(
+                    names, inputs, bt_config, settings.backtest.strategy_modules, advance
+                )
         if out is not None:
             try:
                 write_outputs(results, summaries, out, settings.planner.timezone, currency)

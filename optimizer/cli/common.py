@@ -148,3 +148,19 @@ def writable_folder(path: Path, option: str) -> Path:
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise InvalidInput(f"{option} {path}: {existing} is not a writable folder")
     return path
+
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+
+
+@contextmanager
+def interrupted_writes_nothing(command: str) -> Iterator[None]:
+    """Ctrl-C inside the block (the long computing part of ``command``, before anything is
+    written) prints one line saying so and exits 130 instead of a bare blank line."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err_console().print(
+            f"{command}: interrupted (Ctrl-C); nothing was written", highlight=False
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None

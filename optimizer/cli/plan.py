@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from optimizer.config import Settings
-    from optimizer.domain import Timetable
+    from optimizer.domain import PlanSlot, Timetable
     from optimizer.planning import PlanOptions
 
 NO_LOAD_NOTE = (
@@ -52,7 +52,11 @@ def _energy(path: Path | None, option: str, settings: Settings) -> pd.Series | N
 
 
 def _prices(
-    path: Path | None, option: str, unit: str | None, settings: Settings
+    path: Path | None,
+    option: str,
+    unit: str | None,
+    settings: Settings,
+    notes: list[str] | None = None,
 ) -> tuple[pd.Series | None, str | None]:
     from optimizer.csvdata import read_prices_csv
     from optimizer.timeseries import to_slots
@@ -60,8 +64,9 @@ def _prices(
     if path is None:
         return None, None
     series, used = read_prices_csv(
-        path, option, unit, settings.tariff.csv_unit, "--price-unit", warn=_warn
-    )
+        path, option, unit, settings.tariff.csv_unit, "--price-unit", warn=_warn,
+        note=notes.append if notes is not None else None,
+    )  # fmt: skip
     minutes = settings.planner.slot_minutes
     return to_slots(series, minutes, "price", f"{option} {path}"), used
 
@@ -115,40 +120,82 @@ def timetable_json(timetable: Timetable) -> dict[str, Any]:
     }
 
 
+#: What each device command does, as the plan table names it (field terms).
+MODE_NAMES = {
+    "SET_CHARGE": "charge",
+    "SET_DISCHARGE": "discharge",
+    "SET_BASIC_MODE": "idle (basic)",
+    "SET_MAXIMIZE_AUTO_CONSUMPTION": "self-consumption",
+    "SET_VARIABLE_GRID_INJECTION": "export limit",
+}
+
+
+def mode_name(slot: PlanSlot) -> str:
+    """The mode the slot's command puts the device in: ``charge``/``discharge`` (forced, at a
+    power and to a target SOC), ``self-consumption`` (the device follows the house),
+    ``idle (basic)``, ``export limit``."""
+    command = str(slot.command.command)
+    if command in ("SET_CHARGE", "SET_DISCHARGE") and slot.command.action:
+        return "charge" if slot.command.action == "ACTION_CHARGE" else "discharge"
+    return MODE_NAMES.get(command, command)
+
+
+def end_energy_note(timetable: Timetable, capacity_kwh: float, currency: str) -> str:
+    """One line: the SOC the plan ends at and what the energy gained (or used) is worth."""
+    if not timetable.slots:
+        return ""
+    first, last = timetable.slots[0].soc_start_pct, timetable.slots[-1].soc_end_pct
+    worth = timetable.end_energy_value(capacity_kwh)
+    rate = timetable.terminal_value_per_kwh
+    return (
+        f"ends at {last:.0f} % SOC (from {first:.0f} %): the change is worth {worth:+.2f} "
+        f"{currency} at {rate:.4f} {currency}/kWh"
+    )
+
+
 def plan_table(timetable: Timetable, settings: Settings, currency: str) -> Table:
-    """The plan as a table: local dates and times, every number with its unit in the header."""
+    """The plan as a table that fits an 80-column terminal: one line per slot, local start
+    times, the device mode, and the units in two-line headers; the zone, the inverter rating
+    and the money totals in the title and caption."""
     import pandas as pd
+    from rich import box
     from rich.table import Table
 
     zone = settings.planner.timezone
     first = pd.Timestamp(timetable.slots[0].start).tz_convert(zone)
     last = pd.Timestamp(timetable.slots[-1].end).tz_convert(zone)
     table = Table(
-        title=f"Plan ({timetable.status}) from {first:%a %Y-%m-%d %H:%M} to "
-        f"{last:%a %Y-%m-%d %H:%M} {zone}"
+        title=f"Plan ({timetable.status}) {first:%a %Y-%m-%d %H:%M} to "
+        f"{last:%a %Y-%m-%d %H:%M} {zone}",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 0),
     )
     rating = settings.battery.inverter_rating_w
     headers = (
-        f"start ({zone})", "action", f"power (% of {rating:g} W)", "target SOC (%)", "SOC (%)",
-        "import (kWh)", "export (kWh)", f"import price ({currency}/kWh)",
+        "start", "mode", "power\n%", "target\nSOC %", "SOC %",
+        "import\nkWh", "export\nkWh", f"price\n{currency}/kWh",
     )  # fmt: skip
     for header in headers:
-        table.add_column(header, justify="left" if header == "action" else "right")
+        table.add_column(header, justify="left" if header == "mode" else "right", no_wrap=True)
     for s in timetable.slots:
         params = s.command.parameters or {}
+        forced = "power" in params
         table.add_row(
-            pd.Timestamp(s.start).tz_convert(zone).strftime("%a %d %b %H:%M"),
-            str(s.action),
-            str(params.get("power", "")),
-            str(params.get("soc", "")),
+            pd.Timestamp(s.start).tz_convert(zone).strftime("%a %H:%M"),
+            mode_name(s),
+            str(params["power"]) if forced else "-",
+            str(params.get("soc", "-")) if forced else "-",
             f"{s.soc_start_pct:.0f}→{s.soc_end_pct:.0f}",
             f"{s.grid_import_kwh:.2f}",
             f"{s.grid_export_kwh:.2f}",
             f"{s.price_import_per_kwh:.4f}",
         )
     table.caption = (
+        f"power: % of the {rating:g} W inverter; '-': the device's own mode sets it\n"
         f"cost {timetable.cost:.2f} {currency}, without battery {timetable.no_battery_cost:.2f} "
-        f"{currency}, savings {timetable.savings:.2f} {currency}"
+        f"{currency}, savings {timetable.savings:.2f} {currency}\n"
+        + end_energy_note(timetable, settings.battery.capacity_kwh, currency)
     )
     return table
 
@@ -188,8 +235,8 @@ def plan_command(
     with errors_to_exit():
         if plot is not None:
             writable_file(plot, "--plot")
-        import_prices, unit = _prices(prices, "--prices", price_unit, settings)
-        export_series, _ = _prices(export_prices, "--export-prices", unit, settings)
+        import_prices, unit = _prices(prices, "--prices", price_unit, settings, notes)
+        export_series, _ = _prices(export_prices, "--export-prices", unit, settings, notes)
         assert import_prices is not None
         assert unit is not None
         currency = currency_for(settings, unit)
@@ -216,7 +263,7 @@ def plan_command(
             from optimizer.plotting import plot_timetable
 
             try:
-                plot_timetable(timetable, plot, currency)
+                plot_timetable(timetable, plot, currency, timezone=settings.planner.timezone)
             except OSError as exc:
                 raise InvalidInput(f"--plot {plot}: cannot be written ({exc.strerror})") from None
     _show(timetable, settings, currency, notes, as_json)

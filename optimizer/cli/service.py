@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -74,10 +76,12 @@ def serve(
     ``until``); raises ``CredentialsRejected`` after a definite wrong password (exit 3).
     ``password`` replaces ``[device]``'s (``benchmarks/service_memory.py`` passes the
     simulator's)."""
+    from optimizer import shutdown
     from optimizer.service.runner import ScheduledRunner
     from optimizer.service.views import observed
     from optimizer.service.wiring import open_deps
 
+    shutdown.reset()
     with (
         open_deps(settings, clock, dry_run=dry_run, password=password) as deps,
         observed(deps) as service,
@@ -86,6 +90,7 @@ def serve(
 
         def _stop(signum: int, frame: FrameType | None) -> None:
             logging.getLogger(__name__).info("signal %d: finishing the job in flight", signum)
+            shutdown.request()  # backoff waits (tariff retries) end at once
             runner.stop()
 
         signal.signal(signal.SIGTERM, _stop)
@@ -134,10 +139,12 @@ def _title(inputs: DemoInputs) -> str:
     return f"xStorage service demo (simulated device, {what})"
 
 
-def _demo_json(result: DemoResult) -> dict[str, Any]:
+def _demo_json(result: DemoResult, kept: bool = True) -> dict[str, Any]:
+    """The ``--json`` document; ``store``, ``plot`` and ``workdir`` are ``null`` when the
+    temporary folder was removed."""
     from optimizer.service.summary import summary_json
 
-    document = summary_json(result.summary)
+    document = summary_json(result.summary if kept else replace(result.summary, plot=None))
     data = result.data
     if data is not None:
         document["inputs"] = {
@@ -148,7 +155,8 @@ def _demo_json(result: DemoResult) -> dict[str, Any]:
             "price_unit": data.unit,
         }
     document["notes"] = list(result.notes)
-    document["store"] = str(result.workdir / "history.db")
+    document["store"] = str(result.workdir / "history.db") if kept else None
+    document["workdir"] = str(result.workdir) if kept else None
     return document
 
 
@@ -174,7 +182,10 @@ def demo(
     ] = None,
     start: Annotated[
         str | None,
-        typer.Option(help="Start, ISO-8601 with offset (default: see the README)."),
+        typer.Option(
+            help="Start, ISO-8601 with offset (default: the first price of --prices, else "
+            "2023-10-15 00:00 Europe/London, the shipped Agile day)."
+        ),
     ] = None,
     hours: Annotated[
         float, typer.Option(help="Simulated hours, 1..72 (stops where the prices end).")
@@ -185,8 +196,16 @@ def demo(
         bool, typer.Option("--json", help="Print one JSON object on stdout (the rest on stderr).")
     ] = False,
     workdir: Annotated[
-        Path | None, typer.Option(help="Where the store and the PNG go (default: a temp dir).")
+        Path | None,
+        typer.Option(
+            help="Where the store and the PNG go (kept). Default: a temporary folder, removed "
+            "at the end unless --keep."
+        ),
     ] = None,
+    keep: Annotated[
+        bool,
+        typer.Option("--keep", help="Keep the temporary folder (store, PNG) and say where it is."),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log every job.")] = False,
     listen: Annotated[
         str, typer.Option(help='Serve the status page here while the demo runs ("": no page).')
@@ -211,19 +230,40 @@ def demo(
             f"(about {span_h * 3600 / speed:.0f} s)…",
             highlight=False,
         )
-        if listen:
-            err_console().print(
-                f"status page: http://{listen}/ while the demo runs", highlight=False
-            )
         started = time.monotonic()
         with demo_progress(data.start, data.end) as progress:
             result = run_demo(hours=hours, speed=speed, soc_pct=soc, workdir=workdir, data=data,
-                              progress=progress, listen=listen)  # fmt: skip
+                              progress=progress, listen=listen,
+                              on_page=_page_note(listen))  # fmt: skip
+    kept = workdir is not None or keep
+    if not kept:
+        shutil.rmtree(result.workdir, ignore_errors=True)
     if as_json:
-        typer.echo(json.dumps(_demo_json(result)))
+        typer.echo(json.dumps(_demo_json(result, kept)))
         return
-    out_console().print(summary_table(result.summary, _title(inputs), time.monotonic() - started))
-    out_console().print(f"store: {result.workdir / 'history.db'}")
+    summary = result.summary if kept else replace(result.summary, plot=None)
+    out_console().print(summary_table(summary, _title(inputs), time.monotonic() - started))
+    if kept:
+        out_console().print(f"store: {result.workdir / 'history.db'} (kept in {result.workdir})")
+    else:
+        out_console().print("store and plot removed with their temporary folder (--keep keeps)")
+
+
+def _page_note(listen: str) -> Callable[[str | None], None]:
+    """Say where the status page is once it serves, or that it is not there."""
+
+    def note(url: str | None) -> None:
+        if url is not None:
+            err_console().print(f"status page: {url}/ while the demo runs", highlight=False)
+        else:
+            err_console().print(
+                f"status page: not started on {listen} (see the error above); the demo runs "
+                'without it (--listen HOST:PORT picks another, --listen "" none)',
+                highlight=False,
+                soft_wrap=True,
+            )
+
+    return note
 
 
 @contextmanager

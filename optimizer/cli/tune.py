@@ -21,7 +21,13 @@ from optimizer.cli.backtest import (
     period_from,
     progress_bar,
 )
-from optimizer.cli.common import err_console, errors_to_exit, settings_from, writable_file
+from optimizer.cli.common import (
+    err_console,
+    errors_to_exit,
+    interrupted_writes_nothing,
+    settings_from,
+    writable_file,
+)
 from optimizer.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -73,6 +79,24 @@ def _evaluate(
     return {"overrides": overrides, **summaries[0]}
 
 
+def _worker_start() -> None:
+    """In each worker: Ctrl-C (sent to the whole process group) ends it quietly; the parent
+    reports the interruption once."""
+    import os
+    import signal
+
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+
+
+def _stop_workers(pool: Any) -> None:
+    """Cancel what has not started and end the workers now (not after their backtests)."""
+    import multiprocessing
+
+    pool.shutdown(wait=False, cancel_futures=True)
+    for child in multiprocessing.active_children():
+        child.terminate()
+
+
 def _toml(overrides: dict[str, Any]) -> str:
     sections: dict[str, list[str]] = {}
     for dotted, value in overrides.items():
@@ -118,14 +142,19 @@ def tune_command(
         err_console().print(f"tune: {len(grid)} backtests of {strategy} on {workers} processes",
                           highlight=False)  # fmt: skip
         with (
-            ProcessPoolExecutor(max_workers=workers) as pool,
+            interrupted_writes_nothing("tune"),
+            ProcessPoolExecutor(max_workers=workers, initializer=_worker_start) as pool,
             progress_bar(len(grid), what="backtests") as advance,
         ):
             futures = [pool.submit(_evaluate, settings, files, period, o, strategy) for o in grid]
             rows = []
-            for future in as_completed(futures):
-                rows.append(future.result())
-                advance(1)
+            try:
+                for future in as_completed(futures):
+                    rows.append(future.result())
+                    advance(1)
+            except KeyboardInterrupt:
+                _stop_workers(pool)
+                raise
         rows.sort(key=lambda r: r["cost"])
     table = Table(title=f"tune {strategy}: ranked by cost ({currency})")
     for header in ("rank", "settings", f"cost ({currency})", f"savings ({currency})", "cycles"):

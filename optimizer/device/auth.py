@@ -63,13 +63,15 @@ def token_from(response: httpx.Response, who: str) -> str:
 
 
 def sign_in_error(response: httpx.Response, who: str, backoff: timedelta) -> Exception:
-    """Our error for a failed sign-in answer (the caller raises it). A 404/405, or an answer
-    that is not JSON, comes from something that is not an xStorage API (exit 4), never a
-    wrong password."""
+    """Our error for a failed sign-in answer (the caller raises it). A 404/405/501 (no such
+    path, or a server that does not take a POST there: a plain web server), or an answer below
+    500 that is not JSON, comes from something that is not an xStorage API (exit 4), never a
+    wrong password. Other failures say nothing of a retry: the service retries on its own
+    schedule (and says so), a one-shot command does not."""
     body = json_or_none(response)
     code = error_code(body)
     status = response.status_code
-    if status in (404, 405) or (body is None and status < 500):
+    if status in (404, 405, 501) or (body is None and status < 500):
         return NotXStorage(
             f"sign-in as {who}: HTTP {status}{'' if body is not None else ' (not JSON)'}: "
             f"not an xStorage API at {_base_of(response)}; check device.url"
@@ -93,7 +95,7 @@ def sign_in_error(response: httpx.Response, who: str, backoff: timedelta) -> Exc
     return SignInFailed(
         f"sign-in as {who}: the device answered HTTP {status}"
         + (f", errCode {code}" if code else " without an error code")
-        + " (not a verdict on the password); signing in again later"
+        + " (not a verdict on the password)"
     )
 
 

@@ -29,7 +29,12 @@ class _PinMismatchSSLError(ssl.SSLCertVerificationError):
     def __init__(self, expected: str, actual: str) -> None:
         self.expected = expected
         self.actual = actual
-        super().__init__(f"certificate fingerprint {actual} does not match the pinned {expected}")
+        self.message = f"certificate fingerprint {actual} does not match the pinned {expected}"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        # OSError's own __str__ would print the argument tuple (``('certificate …',)``)
+        return self.message
 
 
 def normalise_fingerprint(text: str) -> str:

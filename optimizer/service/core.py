@@ -337,9 +337,13 @@ class Service:
         self._chosen_for = timetable.slots[0].start  # chosen from the SOC just measured
         self.executed[timetable.slots[0].start] = timetable.slots[0]
         first = timetable.slots[0]
-        log.info("plan %s (%s): %d slots from SOC %g %%, cost %.2f vs %.2f idle; now %s",
-                 plan_id, why, len(timetable.slots), soc, timetable.cost,
-                 timetable.no_battery_cost, first.command.body())  # fmt: skip
+        cur = self.settings.planner.currency
+        log.info("plan %s (%s): %d slots from SOC %g %% to %.0f %%, cost %.2f %s vs %.2f %s "
+                 "idle, the SOC change worth %+.2f %s; now %s",
+                 plan_id, why, len(timetable.slots), soc, timetable.slots[-1].soc_end_pct,
+                 timetable.cost, cur, timetable.no_battery_cost, cur,
+                 timetable.end_energy_value(self.settings.battery.capacity_kwh), cur,
+                 first.command.describe())  # fmt: skip
 
     def _save_plan(self, plan: Plan, why: str, soc: float, now: datetime) -> int | None:
         """Store the new plan and supersede the old one; ``None`` when the store fails (the

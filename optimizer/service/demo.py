@@ -309,12 +309,14 @@ def run_demo(
     data: DemoData | None = None,
     progress: Callable[[datetime], None] | None = None,
     listen: str = "",
+    on_page: Callable[[str | None], None] | None = None,
 ) -> DemoResult:
     """Run the service for ``hours`` of simulated time from the start (``inputs``; default the
     local midnight of ``day``) with the simulated battery at ``soc_pct`` %, and summarize it.
     ``data``: the inputs already resolved (then ``inputs``, ``hours`` and ``day`` are not used).
     ``progress``: called from another thread with the simulated time as the run goes on.
-    ``listen``: serve the status page there while the demo runs (``""``: not at all)."""
+    ``listen``: serve the status page there while the demo runs (``""``: not at all);
+    ``on_page`` is then called with its URL once it serves, or ``None`` when it did not start."""
     if not 0 <= soc_pct <= 100:
         raise InvalidInput(f"--soc {soc_pct:g}: must be from 0 to 100")
     data = data or resolve(inputs or DemoInputs(), hours, day)
@@ -339,6 +341,8 @@ def run_demo(
             # The first prices before the first slot: in the runner the fetch is a side job,
             # and a first boundary without prices would start the day in fallback mode.
             service.tariffs.run()
+            if listen and on_page is not None:
+                on_page(service.web_url)
             runner = ScheduledRunner(service, clock, speed)
             releaser = threading.Thread(target=_release_when_started, args=(runner, clock))
             releaser.start()
@@ -355,5 +359,5 @@ def run_demo(
                 reporter.join()
             meter = sim.device.metered(data.start, data.end)
             summary = summarize(deps.store, meter, data.prices, data.start, data.end,
-                                workdir / "demo.png")  # fmt: skip
+                                workdir / "demo.png", settings.planner.timezone)  # fmt: skip
     return DemoResult(summary, workdir, dict(runner.runs), data.notes, data)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -91,8 +90,8 @@ class ScheduledRunner:
         if self.stop_event.is_set():
             return
         wait = self._real_seconds(due)
-        if wait > 0:
-            time.sleep(wait)
+        if wait > 0 and self.stop_event.wait(wait):  # stopping: end the early wait at once
+            return
         follow_up = _run_safely(job)
         if follow_up is not None:
             then = Job(f"{job.name} follow-up", follow_up, lambda now: now)

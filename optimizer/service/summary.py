@@ -217,9 +217,11 @@ def summarize(
     start: datetime,
     end: datetime,
     plot: Path | None = None,
+    timezone: str = "UTC",
 ) -> RunSummary:
     """The figures of a run from the simulator's ``meter`` (``Meter.frame`` of ``[start,
-    end)``) at ``prices`` and the store's commands, plans and readings; the PNG at ``plot``."""
+    end)``) at ``prices`` and the store's commands, plans and readings; the PNG at ``plot``
+    (its time axis in ``timezone``)."""
     sent = sent_commands(store, start, end)
     planned = planned_rows(store, start, end)
     gaps = soc_gaps(planned, _meter_soc(meter)) if len(meter) else []
@@ -235,7 +237,7 @@ def summarize(
         sum(r.cost for r in planned) if planned else None, energy, tuple(sent),
     )  # fmt: skip
     if plot is not None and len(meter):
-        summary = replace(summary, plot=plot_run(summary, meter, prices, planned, plot))
+        summary = replace(summary, plot=plot_run(summary, meter, prices, planned, plot, timezone))
     return summary
 
 
@@ -245,10 +247,11 @@ def plot_run(
     prices: ActualPrices,
     planned: Sequence[PlanRow],
     path: Path,
+    timezone: str = "UTC",
 ) -> Path:
     """A four-panel PNG: prices; measured battery, load and PV (kW, 5-minute means); measured
     SOC with the plans' SOC; cumulative measured cost with and without the battery (and the
-    planned cost, labelled as planned on the forecast load)."""
+    planned cost, labelled as planned on the forecast load); times in ``timezone``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -266,7 +269,9 @@ def plot_run(
         + (f"\n{PLANNED_LABEL}: {summary.planned_cost:.2f} {cur}"
            if summary.planned_cost is not None else "")
     )  # fmt: skip
-    fig.autofmt_xdate()
+    from optimizer.plotting import local_time_axis
+
+    local_time_axis(ax_cost, timezone)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
@@ -337,7 +342,6 @@ def _cost_panel(
         ax.plot([planned[0].start, *[r.end for r in planned]], cumulative, "--",
                 label=PLANNED_LABEL)  # fmt: skip
     ax.set_ylabel(f"cumulative cost ({cur})")
-    ax.set_xlabel("time (UTC)")
     ax.legend(loc="best")
 
 

@@ -1,7 +1,9 @@
 """Rows of ``daily_totals`` (one per local day) and ``service_state`` (small named values).
 
-Both are written whole: a day's row is replaced each time it is recomputed, a state value each
-time it changes. Functions take an open connection; ``Store`` owns the transactions.
+Both are written whole, as upserts (``INSERT ... ON CONFLICT DO UPDATE``): a day's row is replaced
+each time it is recomputed, a state value each time it changes, and two writers (or a restarted
+service) writing the same key never conflict. Functions take an open connection; ``Store``
+owns the transactions.
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, select
 
+from optimizer.store.bulk import upsert_rows
 from optimizer.store.records import DayTotals
 from optimizer.store.schema import daily_totals, service_state
 
@@ -19,8 +22,7 @@ _DAY_FIELDS = [name for name in DayTotals.__slots__]
 
 def save_day(conn: Connection, totals: DayTotals) -> None:
     """Replace the row of ``totals.day``."""
-    conn.execute(delete(daily_totals).where(daily_totals.c.day == totals.day))
-    conn.execute(daily_totals.insert(), totals.row())
+    upsert_rows(conn, daily_totals, [totals.row()], ("day",))
 
 
 def days(conn: Connection, first: date | None, last: date | None) -> list[DayTotals]:
@@ -35,8 +37,7 @@ def days(conn: Connection, first: date | None, last: date | None) -> list[DayTot
 
 def set_state(conn: Connection, name: str, value: Any, at: datetime) -> None:
     """Store ``value`` (JSON-able) under ``name``."""
-    conn.execute(delete(service_state).where(service_state.c.name == name))
-    conn.execute(service_state.insert(), {"name": name, "value": value, "updated_at": at})
+    upsert_rows(conn, service_state, [{"name": name, "value": value, "updated_at": at}], ("name",))
 
 
 def get_state(conn: Connection, name: str) -> Any:

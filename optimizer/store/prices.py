@@ -2,7 +2,8 @@
 
 Price vintages: a batch fetched at ``fetched_at`` adds a row only for slots that are new or whose
 price differs from the latest vintage known at ``fetched_at``; an unchanged slot keeps its earlier
-vintage (so ``as_of`` reads say what was known when). Nothing is ever updated in place.
+vintage (so ``as_of`` reads say what was known when). Nothing is updated in place, except a
+vintage written again at the same ``fetched_at`` (its rows are replaced: an upsert).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Row, and_, delete, func, select
+from sqlalchemy import Connection, Row, and_, func, select
 
 from optimizer.errors import StoreError
-from optimizer.store.bulk import CHUNK_ROWS, insert_columns
+from optimizer.store.bulk import insert_columns
 from optimizer.store.schema import energy, prices
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,11 @@ def save_price_rows(
         "fetched_at": fetched_at,
         "published_at": published_at,
     }
-    insert_columns(conn, prices, columns, int(new.sum()))
+    # keyed: the same vintage written again with other values (a file re-imported with the same
+    # --fetched-at) replaces its rows instead of failing on uq_prices_vintage
+    insert_columns(
+        conn, prices, columns, int(new.sum()), key=("tariff", "slot_start", "fetched_at")
+    )
     if revised:
         log.warning(
             "prices %s: %d slot(s) revised by the batch fetched at %s", tariff, revised, fetched_at
@@ -140,7 +145,7 @@ def save_energy_rows(
     """Store kWh per slot (index UTC start; columns ``end``, ``kwh``) for ``kind``.
 
     A slot already stored with the same value is left alone; with another value it is an error
-    naming the slot, unless ``replace`` (then the old row is deleted in the same transaction).
+    naming the slot, unless ``replace`` (then the stored row is overwritten: an upsert).
     """
     finite = np.isfinite(frame["kwh"].to_numpy(np.float64))
     frame = frame[finite]
@@ -165,14 +170,6 @@ def save_energy_rows(
             f"{kind} slot {slot.isoformat()} is stored as {previous[clash][0]:g} kWh, the new "
             f"data says {values[clash][0]:g} kWh; import with replace to overwrite"
         )
-    if clash.any():
-        moved = [t.to_pydatetime() for t in frame.index[clash]]
-        for part in range(0, len(moved), CHUNK_ROWS):
-            conn.execute(
-                delete(energy).where(
-                    energy.c.kind == kind, energy.c.slot_start.in_(moved[part : part + CHUNK_ROWS])
-                )
-            )
     new = ~same
     columns = {
         "kind": kind,
@@ -182,5 +179,5 @@ def save_energy_rows(
         "source": source,
         "imported_at": imported_at,
     }
-    insert_columns(conn, energy, columns, int(new.sum()))
+    insert_columns(conn, energy, columns, int(new.sum()), key=("kind", "slot_start"))
     return SaveResult(int(new.sum()), int(same.sum()), int(clash.sum()), int((~finite).sum()))

@@ -21,7 +21,7 @@ from optimizer.domain import Timetable
 from optimizer.errors import InvalidInput, StoreConflict, StoreError
 from optimizer.store import daily
 from optimizer.store import prices as price_rows
-from optimizer.store.bulk import insert_rows
+from optimizer.store.bulk import upsert_rows
 from optimizer.store.engine import make_engine
 from optimizer.store.migrate import HEAD_REVISION, current_revision, upgrade_engine
 from optimizer.store.records import CommandRecord, Reading, StoredPlan, plan_row, slot_row
@@ -245,10 +245,11 @@ class Store:
     # device --------------------------------------------------------------------------------
 
     def save_reading(self, reading: Reading) -> None:
-        """Store one device poll; a second reading at the same time is an error."""
+        """Store one device poll; a second reading at the same time replaces the first (so a
+        restarted service writing a reading again stores it once)."""
         require_utc(reading.time, "reading time")
         with self._write(f"reading at {reading.time.isoformat()}") as conn:
-            conn.execute(readings.insert(), reading.row())
+            upsert_rows(conn, readings, [reading.row()], ("time",))
 
     def latest_reading(self) -> Reading | None:
         """The most recent device reading, or ``None``."""
@@ -276,7 +277,9 @@ class Store:
 
     def save_metrics(self, frame: pd.DataFrame) -> int:
         """Store device 5-minute metrics: index UTC sample time, one column per metric name.
-        Returns the number of values stored; a repeated (time, name) is an error."""
+        Returns the number of values written. Idempotent: a (time, name) stored before is
+        overwritten with the new value (a restarted service re-imports what it stored before it
+        stopped; the device may also revise its current, unfinished 5-minute sample)."""
         stamps = pd.DatetimeIndex(frame.index)
         if stamps.tz is None:
             raise StoreError("metrics: index has no time zone; give UTC timestamps")
@@ -287,7 +290,7 @@ class Store:
             for t, v in zip(times, frame[name].to_numpy(), strict=True)
         ]
         with self._write("metrics") as conn:
-            insert_rows(conn, metrics, rows)
+            upsert_rows(conn, metrics, rows, ("time", "name"))
         return len(rows)
 
     def metrics(self, start: datetime, end: datetime) -> pd.DataFrame:

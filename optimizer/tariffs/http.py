@@ -2,7 +2,9 @@
 
 Transient failures (connection errors, timeouts, HTTP 429 and 5xx) are retried with exponential
 backoff via tenacity, at most ``retries`` times; anything else fails at once. Every failure
-becomes a ``TariffError`` naming the URL, so no httpx exception leaves this package.
+becomes a ``TariffError`` naming the URL, so no httpx exception leaves this package. The backoff
+waits go through ``optimizer.shutdown.pause``: when the process is stopping (SIGTERM/SIGINT in
+``run``) a wait ends at once and the fetch gives up (``TariffUnreachable``), no retry is started.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from optimizer import shutdown
 from optimizer.errors import TariffError, TariffUnreachable
 
 log = logging.getLogger(__name__)
@@ -86,12 +89,17 @@ def get(
         wait=wait_exponential(multiplier=policy.backoff_s, max=max(policy.backoff_s * 16, 0.0)),
         retry=retry_if_exception_type(_Transient),
         before_sleep=_log_retry,
+        sleep=shutdown.pause,
         reraise=True,
     )
     try:
         return retrying(_once, client, url, params, policy.timeout_s)
     except _Transient as exc:
         raise TariffUnreachable(f"{exc} (gave up after {policy.retries + 1} attempts)") from None
+    except shutdown.Interrupted:
+        raise TariffUnreachable(
+            f"GET {_describe(url, params)}: not retried, the service is stopping"
+        ) from None
 
 
 def get_json(

@@ -3,6 +3,7 @@ bars centred on their labels, and every strategy looks different."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -39,8 +40,20 @@ def test_a_march_run_has_only_march_in_local_time() -> None:
     table = plots.monthly_savings(runs, "Europe/London")
     assert list(table.index) == ["2024-03"]
     assert table.loc["2024-03", "lp"] == pytest.approx(0.1 * slots)
+    # --to 2024-04-01T00:00Z: the last UTC hour is April's first local hour; April gets no bar
+    # of its own (an hour is no month), its money counts with March
     one_more = [result("lp", "2024-03-01T00:00Z", slots + 2, 0.1)]
-    assert list(plots.monthly_savings(one_more, "Europe/London").index) == ["2024-03", "2024-04"]
+    table = plots.monthly_savings(one_more, "Europe/London")
+    assert list(table.index) == ["2024-03"]
+    assert table.loc["2024-03", "lp"] == pytest.approx(0.1 * (slots + 2))
+    # a real day of April is April's
+    into_april = [result("lp", "2024-03-01T00:00Z", slots + 48, 0.1)]
+    table = plots.monthly_savings(into_april, "Europe/London")
+    assert list(table.index) == ["2024-03", "2024-04"]
+    assert table.loc["2024-04", "lp"] == pytest.approx(0.1 * 48)
+    # a zone west of UTC: a UTC --from reaches back into the previous local month
+    new_york = [result("lp", "2024-03-01T00:00Z", slots, 0.1)]
+    assert list(plots.monthly_savings(new_york, "America/New_York").index) == ["2024-03"]
 
 
 def test_bars_sit_on_their_month_and_axes_carry_the_currency(
@@ -78,3 +91,37 @@ def test_bars_sit_on_their_month_and_axes_carry_the_currency(
     assert a.get_linestyle() != b.get_linestyle() and a.get_marker() != b.get_marker()
     for fig in figures:
         close(fig)
+
+
+def _overlapping(fig: plt.Figure) -> list[tuple[str, str]]:
+    """Neighbouring x tick labels (of every axis) whose boxes overlap."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    clashes = []
+    for ax in fig.axes:
+        labels = [t for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
+        boxes = [t.get_window_extent(renderer) for t in labels]
+        order = sorted(range(len(boxes)), key=lambda i: boxes[i].x0)
+        for i, j in itertools.pairwise(order):
+            if boxes[i].overlaps(boxes[j]):
+                clashes.append((labels[i].get_text(), labels[j].get_text()))
+    return clashes
+
+
+@pytest.mark.parametrize("days", [2, 40, 395])
+def test_x_labels_never_overlap_and_dates_are_local(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, days: int
+) -> None:
+    runs = [result(n, "2022-11-01T00:00Z", 48 * days, 0.1) for n in ("perfect", "lp")]
+    figures: list[plt.Figure] = []
+    close = plt.close
+    monkeypatch.setattr(plots.plt, "close", figures.append)
+    plots.plot_all(runs, tmp_path, "Europe/London", "GBP")
+    monkeypatch.undo()
+    try:
+        for fig in figures:
+            assert _overlapping(fig) == []
+        assert figures[0].axes[0].get_xlabel() == "time (Europe/London)"
+    finally:
+        for fig in figures:
+            close(fig)

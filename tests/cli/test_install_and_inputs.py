@@ -218,8 +218,10 @@ def test_the_plan_table_has_units_and_dates(tmp_path: Path) -> None:
         app, ["plan", "--prices", str(prices), "--load", str(load)], env={"COLUMNS": "250"}
     )
     assert done.exit_code == 0, done.output
-    wanted = ("start (Europe/London)", "power (% of 3600 W)", "target SOC (%)", "import (kWh)",
-              "import price (GBP/kWh)", "2024-03-01", "Fri 01 Mar")  # fmt: skip
+    # units in two-line headers (the table fits 80 columns), the zone in the title, the
+    # inverter rating in the caption
+    wanted = ("Europe/London", "% of the 3600 W inverter", "SOC %", "kWh", "GBP/kWh",
+              "Fri 2024-03-01 00:00", "Fri 00:00")  # fmt: skip
     for header in wanted:
         assert header in done.stdout, header
 
@@ -289,6 +291,39 @@ def test_a_host_answering_404_is_not_an_xstorage_api_exit_4(
     assert result.exit_code == 4, result.output
     assert f"not an xStorage API at {not_found_host}" in result.stderr
     assert "password" not in result.stderr
+
+
+class _GetOnly(BaseHTTPRequestHandler):
+    """A plain web server: GET works, POST (the sign-in) is HTTP 501 with an HTML body."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(b"<html>hello</html>")
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+def test_a_host_answering_501_is_not_an_xstorage_api_and_no_retry_is_promised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _GetOnly)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        monkeypatch.setenv("XSTORAGE_PASSWORD", "anything")
+        config = tmp_path / "config.toml"
+        config.write_text(f'[device]\nurl = "{host}"\n')
+        result = runner.invoke(app, ["status", "--config", str(config)])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 4, result.output
+    assert "HTTP 501" in result.stderr and f"not an xStorage API at {host}" in result.stderr
+    assert "again later" not in result.stderr and "retry" not in result.stderr
 
 
 def test_the_demo_data_and_help_need_no_checkout() -> None:

@@ -119,3 +119,53 @@ def test_unknown_price_unit_exits_2() -> None:
     result = CliRunner().invoke(app, [*BASE, "--price-unit", "p/MWh"])
     assert result.exit_code == 2
     assert "price unit 'p/MWh' is not known" in result.output
+
+
+def test_the_table_fits_80_columns_and_names_each_mode() -> None:
+    """An evening peak from 10 %: some slots go to the device's self-consumption mode, shown as
+    such (not as a "discharge" with blank power and target); nothing is cut or wrapped."""
+    args = [*BASE, "--export-prices", str(EXPORT), "--load", str(LOAD),
+            "--start", "2023-10-14T12:00Z", "--hours", "12", "--soc", "10"]  # fmt: skip
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in result.stdout
+    rows = [line for line in lines if line[:3] in ("Sat", "Sun")]
+    assert len(rows) == 24  # one line per slot
+    modes = {line.split()[2] for line in rows}
+    assert "self-consumption" in modes and "charge" in modes
+    for line in rows:
+        if "self-consumption" in line:
+            assert line.split()[3:5] == ["-", "-"]  # no power or target: the device sets them
+    assert "ends at" in result.stdout and "GBP/kWh" in result.stdout
+
+
+def test_an_all_zero_export_file_is_no_export_tariff_not_a_strange_one(tmp_path: Path) -> None:
+    import pandas as pd
+
+    index = pd.date_range("2023-06-01T00:00Z", periods=48, freq="30min")
+    zeros = tmp_path / "export-zero.csv"
+    pd.DataFrame(
+        {
+            "start_utc": index.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end_utc": (index + pd.Timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "price": 0.0,
+        }
+    ).to_csv(zeros, index=False)
+    args = [*BASE, "--export-prices", str(zeros), "--load", str(LOAD),
+            "--start", "2023-06-01T00:00Z", "--hours", "24"]  # fmt: skip
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "unlike any real tariff" not in result.stderr
+    assert "warning" not in result.stderr
+    assert f"--export-prices {zeros}: every price is 0 p/kWh: read as no export tariff" in (
+        result.stderr.replace("\n", "")
+    )
+    backtest = CliRunner().invoke(
+        app,
+        ["backtest", "--prices", str(IMPORT), "--export-prices", str(zeros), "--load", str(LOAD),
+         "--from", "2023-06-01T00:00Z", "--to", "2023-06-02T00:00Z", "--strategy", "none"],
+    )  # fmt: skip
+    assert backtest.exit_code == 0, backtest.output
+    assert "unlike any real tariff" not in backtest.output

@@ -43,6 +43,9 @@ def test_wrong_pin_never_sends_the_password(
     assert sim.sign_in_attempts == 0
     assert WRONG in str(info.value)
     assert sim.fingerprint in str(info.value)
+    said = str(info.value)
+    assert "('" not in said and "',)" not in said  # a sentence, not a Python tuple
+    assert ": certificate fingerprint " in said
     with pytest.raises(CertificateMismatch):
         client.charge(50, 90, 1)  # commands neither, and no retry
     assert sim.requests == []

@@ -150,7 +150,8 @@ MakeHarness = Callable[..., Harness]
 
 @pytest.fixture
 def make_harness(tmp_path: Path) -> Iterator[MakeHarness]:
-    """Build a harness at ``start`` (UTC) with prices served for ``[price_from, price_to)``."""
+    """Build a harness at ``start`` (UTC) with prices served for ``[price_from, price_to)``, on
+    a SQLite store in ``tmp_path`` unless ``store_url`` names another."""
     built: list[tuple[Harness, Any]] = []
 
     def build(
@@ -160,6 +161,7 @@ def make_harness(tmp_path: Path) -> Iterator[MakeHarness]:
         service: ServiceSettings | None = None,
         sim_overrides: dict[str, Any] | None = None,
         speed: float = 0,
+        store_url: str | None = None,
     ) -> Harness:
         clock = SimClock(start, speed=speed)  # 0: manual (``run_until`` steps it)
         config = SimConfig(password=PASSWORD, soc_pct=soc_pct, **(sim_overrides or {}))
@@ -177,7 +179,7 @@ def make_harness(tmp_path: Path) -> Iterator[MakeHarness]:
             api.routes[path] = route
         settings = Settings(
             tariff=tariff_settings(api),
-            store=StoreSettings(url=f"sqlite:///{tmp_path / 'history.db'}"),
+            store=StoreSettings(url=store_url or f"sqlite:///{tmp_path / 'history.db'}"),
             device=DeviceSettings(**sim.client_settings().model_dump()),
             service=service or service_settings(),
         )

@@ -106,3 +106,53 @@ def test_scheduled_runner_refuses_a_stopped_clock(speed: float) -> None:
 
     with pytest.raises(ValueError, match="speed"):
         ScheduledRunner(None, SimClock(speed=0), speed)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_tariff_backoffs_stops_at_once(tmp_path: Path, signum: int) -> None:
+    """The tariff server always answers 503 and the retries back off 10, 20, 40 s (real
+    seconds): a stop signal during a wait ends ``run`` at once, not after the backoffs."""
+    from tests.tariffs.fakeapi import Reply, serve
+
+    password = "Backoff-test-pa55word"
+    clock = SimClock(datetime.now(UTC), speed=1.0)
+    with (
+        Simulator(SimConfig(password=password), clock=clock, profile=ConstantProfile()) as sim,
+        serve() as api,
+    ):
+        api.routes["/products/AGILE-X/electricity-tariffs/E-1R-AGILE-X-C/standard-unit-rates/"] = (
+            lambda query: Reply.json({"detail": "down"}, 503)
+        )
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(
+            f'[device]\nurl = "{sim.url}"\ntls_fingerprint_sha256 = "{sim.fingerprint}"\n'
+            f'[tariff]\nsource = "octopus"\napi_url = "{api.base_url}"\n'
+            'import_product = "AGILE-X"\nregion = "C"\nretries = 4\nretry_backoff_s = 10\n'
+            f'[store]\nurl = "sqlite:///{tmp_path / "history.db"}"\n'
+            "[service]\npoll_seconds = 60\n"
+        )
+        env = {**os.environ, "XSTORAGE_PASSWORD": password}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "optimizer", "run", "--config", str(cfg)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not any(
+                "standard-unit-rates" in p for p, _ in api.calls
+            ):
+                time.sleep(0.1)
+            assert api.calls, "the service never asked for prices"
+            time.sleep(0.5)  # the first 503 is in; the fetch now waits out its 10-s backoff
+            began = time.monotonic()
+            proc.send_signal(signum)
+            _out, err = proc.communicate(timeout=30)
+            took = time.monotonic() - began
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, err
+        assert "tariff fetch attempt 1 failed" in err
+        assert "not retried, the service is stopping" in err
+        assert took < 3.0, f"stopping took {took:.1f} s\n{err}"
+        assert "service stopped cleanly" in err

@@ -3,11 +3,16 @@ no migration chatter at INFO."""
 
 from __future__ import annotations
 
+import logging
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from optimizer import commands
+from tests.service.conftest import MakeHarness, local
 
 
 def test_commands_read_as_words_with_units() -> None:
@@ -36,3 +41,18 @@ def test_opening_a_new_store_at_info_says_nothing_about_migrations(tmp_path: Pat
     )
     assert "still logging at INFO" in done.stderr
     assert "alembic" not in done.stderr and "migration" not in done.stderr.lower()
+
+
+def test_plan_lines_carry_the_currency_and_the_worth_of_the_energy_left(
+    make_harness: MakeHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="optimizer")
+    h = make_harness(local("2023-10-15 00:50"))
+    h.start_service()
+    h.run_until(local("2023-10-15 01:10"))
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("plan ")]
+    assert lines
+    for line in lines:
+        assert re.search(r"cost -?\d+\.\d\d GBP vs -?\d+\.\d\d GBP idle", line), line
+        assert re.search(r"the SOC change worth [+-]\d+\.\d\d GBP", line), line
+        assert re.search(r"from SOC [\d.]+ % to \d+ %", line), line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 
 from optimizer.domain import Action, Command, DeviceCommand, PlanSlot, Timetable
 from optimizer.errors import InvalidInput, StoreError
-from optimizer.store import CommandRecord, Reading, Store
+from optimizer.store import CommandRecord, DayTotals, Reading, Store
 from optimizer.tariffs import PriceSeries, price_frame
 
 T0 = datetime(2023, 10, 28, 23, tzinfo=UTC)
@@ -102,10 +103,10 @@ def test_readings(store: Store) -> None:
     assert latest is not None
     assert latest.soc_pct == 52
     assert latest.battery_w == 900
-    with pytest.raises(StoreError, match="reading at 2023-10-28T23:00:00"):
-        store.save_reading(Reading(T0, 1, "BAT_IDLE", "BASIC"))
+    store.save_reading(Reading(T0, 1, "BAT_IDLE", "BASIC"))  # written again: replaces
     table = store.readings(T0, T0 + timedelta(hours=1))
-    assert list(table["soc_pct"]) == [50, 51, 52]
+    assert list(table["soc_pct"]) == [1, 51, 52]
+    assert table["battery_status"].iloc[0] == "BAT_IDLE"
     assert str(table.index.tz) == "UTC"
 
 
@@ -116,8 +117,32 @@ def test_metrics(store: Store) -> None:
     back = store.metrics(T0, T0 + timedelta(hours=1))
     assert list(back["grid_w"]) == [100.0, 200.0, 300.0]
     assert np.isnan(back["soc"].iloc[2])
-    with pytest.raises(StoreError, match="metrics"):
-        store.save_metrics(wide)
+    # written again (a restarted service re-importing): one row per (time, name), newest value
+    revised = wide.assign(grid_w=[100.0, 200.0, 350.0])
+    assert store.save_metrics(revised) == 6
+    again = store.metrics(T0, T0 + timedelta(hours=1))
+    assert list(again["grid_w"]) == [100.0, 200.0, 350.0]
+    assert len(again) == 3
+
+
+def test_a_vintage_written_again_replaces_its_rows(store: Store) -> None:
+    fetched = T0 - timedelta(hours=7)
+    store.save_prices(frame([0.1, 0.2]), "csv", "T", fetched)
+    again = store.save_prices(frame([0.1, 0.3]), "csv", "T", fetched)  # same --fetched-at
+    assert (again.inserted, again.unchanged, again.revised) == (1, 1, 1)
+    assert list(store.prices("T", T0, T0 + timedelta(hours=1))) == [0.1, 0.3]
+    assert len(store.price_vintages("T", T0, T0 + timedelta(hours=1))) == 2
+
+
+def test_day_totals_and_state_written_twice_keep_one_row(store: Store) -> None:
+    day = DayTotals(T0.date(), "GBP", 1.0, 2.0, 3.0, 2.5, 4.0, 0.5, 12.0, T0)
+    store.save_day(day)
+    store.save_day(replace(day, cost=0.5, hours_measured=24.0))
+    (back,) = store.days()
+    assert (back.cost, back.hours_measured, back.savings) == (0.5, 24.0, 1.5)
+    store.set_state("x", {"a": 1}, T0)
+    store.set_state("x", {"a": 2}, T0)
+    assert store.state("x") == {"a": 2}
 
 
 def timetable() -> Timetable:
