@@ -21,6 +21,7 @@ from optimizer.domain import Timetable
 from optimizer.errors import InvalidInput, StoreConflict, StoreError
 from optimizer.store import daily
 from optimizer.store import prices as price_rows
+from optimizer.store import pvforecasts as pv_rows
 from optimizer.store.bulk import insert_rows
 from optimizer.store.engine import make_engine
 from optimizer.store.migrate import HEAD_REVISION, current_revision, upgrade_engine
@@ -29,6 +30,7 @@ from optimizer.store.records import DayTotals as DayTotals
 from optimizer.store.schema import commands, energy, metrics, plan_slots, plans, readings
 from optimizer.store.schema import prices as prices_table
 from optimizer.timeseries import interval_length, require_utc
+from optimizer.weather.model import PvForecast
 
 SaveResult = price_rows.SaveResult
 KINDS = ("load", "pv")
@@ -241,6 +243,31 @@ class Store:
             rows = conn.execute(query).all()
         index = pd.DatetimeIndex(pd.to_datetime([r[0] for r in rows], utc=True)).as_unit("ns")
         return pd.Series([float(r[1]) for r in rows], index=index, name="kwh", dtype=np.float64)
+
+    # PV forecasts as issued ----------------------------------------------------------------
+
+    def save_pv_forecast(self, forecast: PvForecast) -> int:
+        """Store one PV forecast vintage; returns the rows that were new (0 when this vintage
+        was stored before: writing it again is a no-op, never an error)."""
+        what = f"PV forecast {forecast.source} issued {forecast.issued_utc.isoformat()}"
+        with self._write(what) as conn:
+            return pv_rows.save_vintage(conn, forecast)
+
+    def pv_forecast_frame(
+        self, start: datetime, end: datetime, source: str | None = None,
+        issued_from: datetime | None = None, issued_to: datetime | None = None,
+    ) -> pd.DataFrame:  # fmt: skip
+        """Stored vintages' intervals overlapping ``[start, end)`` (of ``source``, issued in
+        ``[issued_from, issued_to]``; every bound UTC) as an archive frame: columns
+        ``issued_utc,start_utc,end_utc,kwh[,kwh_p10,kwh_p90],source``, oldest vintage first
+        (``PvVintages.from_frame`` and ``read_vintages_csv``'s shape)."""
+        query = pv_rows.window_query(
+            require_utc(start, "start"), require_utc(end, "end"), source,
+            require_utc(issued_from, "issued_from") if issued_from else None,
+            require_utc(issued_to, "issued_to") if issued_to else None,
+        )  # fmt: skip
+        with self._read() as conn:
+            return pv_rows.archive_frame(list(conn.execute(query).all()))
 
     # device --------------------------------------------------------------------------------
 
