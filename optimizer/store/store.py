@@ -25,7 +25,14 @@ from optimizer.store import pvforecasts as pv_rows
 from optimizer.store.bulk import insert_rows
 from optimizer.store.engine import make_engine
 from optimizer.store.migrate import HEAD_REVISION, current_revision, upgrade_engine
-from optimizer.store.records import CommandRecord, Reading, StoredPlan, plan_row, slot_row
+from optimizer.store.records import (
+    CommandRecord,
+    Reading,
+    StoredPlan,
+    plan_row,
+    planned_query,
+    slot_row,
+)
 from optimizer.store.records import DayTotals as DayTotals
 from optimizer.store.schema import commands, energy, metrics, plan_slots, plans, readings
 from optimizer.store.schema import prices as prices_table
@@ -377,6 +384,19 @@ class Store:
         frame["slot_start"] = pd.to_datetime(frame["slot_start"], utc=True)
         frame["slot_end"] = pd.to_datetime(frame["slot_end"], utc=True)
         return frame.drop(columns="plan_id").set_index("slot_start")
+
+    def planned_series(
+        self, column: str, start: datetime, end: datetime, made_since: datetime
+    ) -> pd.Series:
+        """Per slot starting in ``[start, end)``: ``column`` of ``plan_slots`` (``load_kwh``,
+        ``pv_kwh``, ...) from the newest plan made since ``made_since`` that held the slot
+        (what the plan in force believed); UTC index."""
+        query = planned_query(column, require_utc(start, "start"), require_utc(end, "end"),
+                              require_utc(made_since, "made_since"))  # fmt: skip
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        index = pd.DatetimeIndex(pd.to_datetime([r[0] for r in rows], utc=True)).as_unit("ns")
+        return pd.Series([float(r[1]) for r in rows], index=index, dtype=np.float64)
 
     def save_command(self, record: CommandRecord) -> int:
         """Store a command sent and what came back; returns its id."""
