@@ -184,6 +184,8 @@ def forecasts(
 ) -> None:
     """Print the stored PV forecast vintages (``--csv``: the archive ``backtest --pv-forecast``
     reads), else one line per vintage."""
+    import pandas as pd
+
     from optimizer.store import Store
     from optimizer.timeseries import parse_utc
 
@@ -206,10 +208,14 @@ def forecasts(
     if frame.empty:
         err_console().print("no stored PV forecasts in this window", highlight=False)
         return
-    groups = frame.groupby(["source", "issued_utc"], sort=True)
-    for (name, issued), rows in groups:
-        typer.echo(f"{name:15} issued {_iso(issued)}  {_iso(rows['start_utc'].min())} to "
-                   f"{_iso(rows['end_utc'].max())}  {rows['kwh'].sum():8.3f} kWh")  # fmt: skip
+    summary = frame.groupby(["source", "issued_utc"], sort=True).agg(
+        first=("start_utc", "min"), last=("end_utc", "max"), kwh=("kwh", "sum")
+    )
+    for row in summary.reset_index().itertuples(index=False):
+        stamps = [_iso(pd.Timestamp(str(t)).to_pydatetime()) for t in (row.issued_utc, row.first,
+                                                                         row.last)]  # fmt: skip
+        typer.echo(f"{row.source!s:15} issued {stamps[0]}  {stamps[1]} to {stamps[2]}  "
+                   f"{float(str(row.kwh)):8.3f} kWh")  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

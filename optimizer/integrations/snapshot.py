@@ -5,7 +5,8 @@ bodies), built by ``optimizer.service.observe`` after every job from the service
 and the store. An ``Observer`` is told about each new snapshot; it must return quickly and may
 raise (the publisher logs it and carries on).
 
-``pv`` is the PV forecast's view (``PvView``). Units: SOC in %, prices in currency units per kWh, money in currency units, energy in kWh.
+``pv`` is the PV forecast's view (``PvView``). Units: SOC in %, prices in currency units per
+kWh, money in currency units, energy in kWh.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -82,7 +82,7 @@ class _StoreParts:
     today: DayTotals | None = None
     yesterday: DayTotals | None = None
     to_date: float = 0.0
-    pv: PvView = PvView()
+    pv: PvView = field(default_factory=PvView)
 
 
 def slot_views(frame: pd.DataFrame) -> tuple[SlotView, ...]:

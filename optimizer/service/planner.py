@@ -5,9 +5,9 @@ Load is forecast by the configured method (``[forecast] load_method``,
 ``forecast.hedge_scenarios``, its load scenarios; PV from the stored weather forecasts as issued
 (``[pv] forecast``; ``optimizer.service.pvforecast``) and, where none covers a slot, by
 ``optimizer.forecast.lagged`` (the last week's days at the same UTC time). A time-of-day profile
-or a constant fills slots without history. Only slots before the current one are read, so nothing comes from the future. Prices:
-the latest stored vintage per slot, from the current slot's start as far as contiguous import
-prices reach (at most ``planner.horizon_hours``).
+or a constant fills slots without history. Only slots before the current one are read, so
+nothing comes from the future. Prices: the latest stored vintage per slot, from the current
+slot's start as far as contiguous import prices reach (at most ``planner.horizon_hours``).
 """
 
 from __future__ import annotations

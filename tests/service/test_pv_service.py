@@ -6,51 +6,81 @@ one info line when it is back), and the views show it (chart, /metrics)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.config import PvSettings
+from optimizer.config import ArraySettings, PvSettings
 from optimizer.device.simulator import SyntheticProfile
-from optimizer.errors import WeatherUnreachable
+from optimizer.forecast.vintages import PvVintages
 from optimizer.service.core import Service
 from optimizer.service.pvforecast import MAX_AGE
-from optimizer.weather.model import PvForecast
+from optimizer.weather.sources import make_fetcher, min_fetch_interval
 from tests.service.conftest import Harness, MakeHarness, local
-from tests.service.test_fault_matrix import assert_in_control
+from tests.tariffs.fakeapi import FakeApi, Reply, serve
 
 HOUSE = SyntheticProfile(base_load_w=350.0, peak_load_w=1200.0, pv_peak_w=2500.0)
-SCALE = 0.8  # the weather forecast runs 20 % low: its values are told apart from the truth
 QUARTER = timedelta(minutes=15)
-PV_SETTINGS = PvSettings(forecast="open-meteo", latitude=51.5, longitude=-0.1)
+PATH = "/v1/forecast"
 
 
-def truth_kwh(start: datetime) -> float:
-    """The simulated roof's energy in the quarter hour from ``start`` (midpoint rule), kWh."""
-    steps = [start + timedelta(minutes=m) for m in (1.5, 4.5, 7.5, 10.5, 13.5)]
-    return sum(HOUSE.pv_w(t) for t in steps) / len(steps) * 0.25 / 1000.0
+def gti_wm2(end: pd.Timestamp) -> float:
+    """Irradiance on the plane, mean over the 15 minutes before ``end`` (UTC): a clear June
+    day, 04:00-20:00 UTC."""
+    hour = (end - QUARTER / 2).hour + (end - QUARTER / 2).minute / 60
+    return round(max(0.0, 900.0 * float(np.sin(np.pi * (hour - 4.0) / 16.0))), 1)
 
 
-class Weather:
-    """A PV forecast source that can be taken down (it then raises as on a 503)."""
+class OpenMeteo:
+    """The Open-Meteo forecast API as the fetcher calls it (``/v1/forecast`` with
+    ``timezone=GMT``): ``forecast_days`` days from today's UTC midnight (the service clock),
+    ``minutely_15`` and ``hourly`` blocks stamped at the end of their period, irradiance the mean
+    over the period before the stamp. ``down``: it answers 503."""
 
-    def __init__(self, hours: float = 36.0) -> None:
+    def __init__(self, clock: Callable[[], datetime], hours: float | None = None) -> None:
+        self.clock = clock
         self.down = False
-        self.hours = hours
-        self.calls: list[tuple[datetime, bool]] = []
+        self.hours = hours  # cut the answer this many hours after now (a short forecast)
+        self.calls: list[tuple[datetime, bool, dict[str, str]]] = []
 
-    def __call__(self, now: datetime) -> PvForecast:
-        self.calls.append((now, self.down))
+    def __call__(self, query: dict[str, str]) -> Reply:
+        now = self.clock()
+        self.calls.append((now, self.down, query))
         if self.down:
-            raise WeatherUnreachable("open-meteo: 503 Service Unavailable")
-        first = pd.Timestamp(now).floor("15min")
-        starts = pd.date_range(first, periods=int(self.hours * 4), freq="15min", unit="ns")
-        kwh = [SCALE * truth_kwh(t.to_pydatetime()) for t in starts]
-        frame = pd.DataFrame({"start_utc": starts, "end_utc": starts + QUARTER, "kwh": kwh})
-        return PvForecast("open-meteo", now, frame)
+            return Reply.json({"error": True, "reason": "Service Unavailable"}, 503)
+        midnight = pd.Timestamp(now).floor("D")
+        end = midnight + pd.Timedelta(days=int(query["forecast_days"]))
+        if self.hours is not None:
+            end = min(end, pd.Timestamp(now).floor("15min") + pd.Timedelta(hours=self.hours))
+        fine = pd.date_range(midnight + QUARTER, end, freq="15min")
+        hourly = pd.date_range(midnight + pd.Timedelta(hours=1), end, freq="1h")
+
+        def block(stamps: pd.DatetimeIndex, step: pd.Timedelta) -> dict[str, list[object]]:
+            gti = [float(np.mean([gti_wm2(t - k * QUARTER) for k in range(step // QUARTER)]))
+                   for t in stamps]  # fmt: skip
+            return {"time": [t.strftime("%Y-%m-%dT%H:%M") for t in stamps],
+                    "global_tilted_irradiance": gti, "temperature_2m": [18.0] * len(stamps),
+                    "wind_speed_10m": [2.5] * len(stamps)}  # fmt: skip
+
+        units = {"time": "iso8601", "global_tilted_irradiance": "W/m²",
+                 "temperature_2m": "°C", "wind_speed_10m": "m/s"}  # fmt: skip
+        return Reply.json({
+            "latitude": float(query["latitude"]), "longitude": float(query["longitude"]),
+            "generationtime_ms": 0.2, "utc_offset_seconds": 0, "timezone": "GMT",
+            "timezone_abbreviation": "GMT", "elevation": 20.0,
+            "minutely_15_units": units, "minutely_15": block(fine, QUARTER),
+            "hourly_units": units, "hourly": block(hourly, pd.Timedelta(hours=1)),
+        })  # fmt: skip
+
+
+def pv_settings(api: FakeApi) -> PvSettings:
+    array = ArraySettings(kwp=4.0, tilt_deg=35.0, azimuth_deg=180.0)
+    return PvSettings(forecast="open-meteo", latitude=51.5, longitude=-0.1,
+                      api_url=api.base_url + PATH, arrays=(array,))  # fmt: skip
 
 
 def plans_between(h: Harness, lo: datetime, hi: datetime) -> list[tuple[int, dict[str, object]]]:
@@ -66,6 +96,21 @@ def plans_between(h: Harness, lo: datetime, hi: datetime) -> list[tuple[int, dic
         return [(r[0], dict(r[1])) for r in conn.execute(query.order_by(plans.c.created_at))]
 
 
+def assert_in_control(
+    h: Harness, service: Service, lo: datetime, hi: datetime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every slot in ``[lo, hi)`` had its command chosen from a plan at its start (a drift
+    re-plan may change it later in the slot), the device accepted every command sent, and the
+    service never fell back to the fail-safe mode."""
+    slot = pd.Timestamp(lo).ceil("30min").to_pydatetime()
+    while slot < hi:
+        assert slot in service.executed, f"no command chosen for the slot at {slot}"
+        slot += timedelta(minutes=30)
+    sent = [c for c in h.commands() if lo <= c["at"] < hi]
+    assert sent and all(c["status"] == 200 for c in sent)
+    assert not messages(caplog, "fail-safe")
+
+
 def messages(caplog: pytest.LogCaptureFixture, text: str, level: int | None = None) -> list[str]:
     return [
         r.getMessage() for r in caplog.records
@@ -73,45 +118,74 @@ def messages(caplog: pytest.LogCaptureFixture, text: str, level: int | None = No
     ]  # fmt: skip
 
 
-def start(make_harness: MakeHarness, fetch: Callable[[datetime], PvForecast]) -> tuple[
-    Harness, Service
-]:  # fmt: skip
-    h = make_harness(local("2023-06-14 20:00"), soc_pct=30.0, profile=HOUSE, pv=PV_SETTINGS)
-    service = h.start_service(pv_fetch=fetch, pv_min_interval=timedelta(minutes=30))
-    return h, service
+@pytest.fixture
+def weather_api() -> Iterator[FakeApi]:
+    with serve() as api:
+        yield api
+
+
+def start(
+    make_harness: MakeHarness, api: FakeApi, hours: float | None = None
+) -> tuple[Harness, Service, OpenMeteo]:
+    """The simulator and the service from 20:00 local on a June day, the weather from ``api``
+    through the real Open-Meteo fetcher (``make_fetcher``, its 30-minute interval)."""
+    settings = pv_settings(api)
+    h = make_harness(local("2023-06-14 20:00"), soc_pct=30.0, profile=HOUSE, pv=settings)
+    weather = OpenMeteo(h.clock.now, hours)
+    api.routes[PATH] = weather
+    client = httpx.Client(timeout=2.0)
+    h._http.append(client)
+    fetch = make_fetcher(settings, client, {})
+    service = h.start_service(pv_fetch=fetch, pv_min_interval=min_fetch_interval(settings))
+    return h, service, weather
+
+
+def planned_from_store(h: Harness, plan_id: int, issued: datetime) -> pd.Series:
+    """The stored vintage issued at ``issued`` on the plan's slots (what the plan must hold)."""
+    plan = h.store.plan_slots(plan_id)
+    index = pd.DatetimeIndex(plan.index)
+    archive = h.store.pv_forecast_frame(index[0], index[-1] + timedelta(minutes=30))
+    vintage = archive[archive["issued_utc"] == pd.Timestamp(issued)].drop(columns="source")
+    values = PvVintages.from_frame(vintage, index, 30).at(issued, 0, len(index))
+    return pd.Series(values, index=index)
 
 
 def test_a_weather_server_that_fails_costs_no_command(
-    make_harness: MakeHarness, caplog: pytest.LogCaptureFixture
+    make_harness: MakeHarness, weather_api: FakeApi, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="optimizer")
-    weather = Weather()
-    h, service = start(make_harness, weather)
+    h, service, weather = start(make_harness, weather_api)
     down_at = local("2023-06-15 12:00")
     h.run_until(down_at)
     # Up: every fetch stored as issued, the plans on the weather forecast.
-    stored = h.store.pv_forecast_frame(local("2023-06-14 00:00"), local("2023-06-17 00:00"))
+    query = weather.calls[0][2]
+    assert (query["tilt"], query["azimuth"], query["timezone"]) == ("35", "0", "GMT")
+    stored = h.store.pv_forecast_frame(local("2023-06-14 00:00"), local("2023-06-18 00:00"))
     issued = sorted(set(stored["issued_utc"]))
     assert len(issued) == len(weather.calls) >= 30  # every 30 minutes, each one kept
     made = plans_between(h, local("2023-06-14 20:00"), down_at)
     assert made and all(inputs["pv_source"] == "open-meteo" for _, inputs in made)
-    plan = h.store.plan_slots(service.plan_id)  # type: ignore[arg-type]
-    noon = pd.Timestamp(local("2023-06-15 13:00"))
-    expected = SCALE * (
-        truth_kwh(noon.to_pydatetime()) + truth_kwh((noon + QUARTER).to_pydatetime())
-    )
-    assert plan.loc[noon, "pv_kwh"] == pytest.approx(expected, rel=1e-6)
+    planned_at = pd.Timestamp(str(made[-1][1]["now"]))
+    used = max(t for t in issued if t <= planned_at).to_pydatetime()  # the newest known then
+    assert service.plan_id is not None and made[-1][1]["pv_issued_utc"] == used.isoformat()
+    plan = h.store.plan_slots(service.plan_id)
+    np.testing.assert_allclose(plan["pv_kwh"], planned_from_store(h, service.plan_id, used))
+    last = issued[-1].to_pydatetime()
+    assert plan["pv_kwh"].max() > 0.5  # a sunny afternoon, 4 kWp
 
     weather.down = True
     stale_at = down_at + MAX_AGE  # the last good vintage (issued ~12:00) grows stale here
     h.run_until(stale_at - timedelta(minutes=40))
     while_down = plans_between(h, down_at, stale_at - timedelta(minutes=40))
     assert while_down, "plans are made while the weather server is down"
-    for _, inputs in while_down:
+    for plan_id, inputs in while_down:
         # the last good forecast, issued before the outage, while it covers the plan
         assert inputs["pv_source"] == "open-meteo"
-        assert pd.Timestamp(str(inputs["pv_issued_utc"])) <= pd.Timestamp(down_at)
-        assert int(str(inputs["pv_weather_slots"])) > 0
+        assert inputs["pv_issued_utc"] == last.isoformat()
+        kept = h.store.plan_slots(plan_id)["pv_kwh"]
+        covered = planned_from_store(h, plan_id, last)
+        np.testing.assert_allclose(kept[covered.notna()], covered.dropna())
+        assert int(str(inputs["pv_weather_slots"])) == int(covered.notna().sum()) > 0
     back_at = local("2023-06-16 15:00")
     h.run_until(back_at)
     gone = plans_between(h, stale_at, back_at)
@@ -125,9 +199,9 @@ def test_a_weather_server_that_fails_costs_no_command(
     h.run_until(local("2023-06-16 18:00"))
     again = plans_between(h, back_at, local("2023-06-16 18:00"))
     assert again and again[-1][1]["pv_source"] == "open-meteo"
-    # Control never depended on the fetch: every slot's command went out on time.
-    assert_in_control(h, service, local("2023-06-14 20:30"), local("2023-06-16 18:00"))
-    assert any(down for _, down in weather.calls)
+    # Control never depended on the fetch.
+    assert_in_control(h, service, local("2023-06-14 20:30"), local("2023-06-16 18:00"), caplog)
+    assert any(down for _, down, _ in weather.calls)
     assert len(messages(caplog, "planning on the history forecast", logging.WARNING)) == 1
     assert len(messages(caplog, "back in use")) == 1
     assert len(messages(caplog, "PV forecast: open-meteo unreachable", logging.WARNING)) == 1
@@ -135,31 +209,32 @@ def test_a_weather_server_that_fails_costs_no_command(
 
 
 def test_no_weather_server_at_all_plans_on_history_from_the_start(
-    make_harness: MakeHarness, caplog: pytest.LogCaptureFixture
+    make_harness: MakeHarness, weather_api: FakeApi, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="optimizer")
-    weather = Weather()
+    h, service, weather = start(make_harness, weather_api)
     weather.down = True
-    h, service = start(make_harness, weather)
     h.run_until(local("2023-06-15 02:00"))
     made = plans_between(h, local("2023-06-14 20:00"), local("2023-06-15 02:00"))
     assert made and all(inputs["pv_source"] == "history" for _, inputs in made)
-    assert_in_control(h, service, local("2023-06-14 20:30"), local("2023-06-15 02:00"))
+    assert_in_control(h, service, local("2023-06-14 20:30"), local("2023-06-15 02:00"), caplog)
     assert len(messages(caplog, "planning on the history forecast", logging.WARNING)) == 1
     assert len(weather.calls) == 12  # every 30 minutes over six hours: the interval kept
 
 
-def test_a_short_forecast_is_never_read_past_its_horizon(make_harness: MakeHarness) -> None:
-    weather = Weather(hours=6.0)
-    h, service = start(make_harness, weather)
+def test_a_short_forecast_is_never_read_past_its_horizon(
+    make_harness: MakeHarness, weather_api: FakeApi
+) -> None:
+    h, service, weather = start(make_harness, weather_api, hours=6.0)
     h.run_until(local("2023-06-15 09:10"))
-    plan = h.store.plan_slots(service.plan_id)  # type: ignore[arg-type]
-    horizon = pd.Timestamp(weather.calls[-1][0]).floor("15min") + pd.Timedelta(hours=6)
+    assert service.plan_id is not None
+    plan = h.store.plan_slots(service.plan_id)
+    issued = weather.calls[-1][0]
+    horizon = pd.Timestamp(issued).floor("15min") + pd.Timedelta(hours=6)
     inside = plan[plan.index + pd.Timedelta(minutes=30) <= horizon]
-    past = plan[plan.index >= horizon]
-    assert len(inside) >= 10 and len(past) > 10
-    truth = np.array([SCALE * (truth_kwh(t) + truth_kwh(t + QUARTER))
-                      for t in inside.index.to_pydatetime()])  # fmt: skip
-    np.testing.assert_allclose(inside["pv_kwh"].to_numpy(), truth, rtol=1e-6)
+    assert len(inside) >= 10 and (plan.index >= horizon).sum() > 10
+    np.testing.assert_allclose(
+        inside["pv_kwh"], planned_from_store(h, service.plan_id, issued)[inside.index]
+    )
     inputs = plans_between(h, local("2023-06-15 09:00"), local("2023-06-15 09:10"))[-1][1]
-    assert inputs["pv_weather_slots"] == len(inside)  # the straddling slot: history
+    assert inputs["pv_weather_slots"] == len(inside)  # from the horizon on: history

@@ -218,7 +218,8 @@ def chart_json(
     store: Store, settings: Settings, snap: Snapshot, cache: dict[int, pd.DataFrame]
 ) -> dict[str, Any]:
     """``GET /api/chart``: prices, measured and planned SOC, the commands, and load and PV
-    (forecast as planned, measured), from 24 h ago to the end of the plan (``cache``: plan slots by plan id, kept between calls)."""
+    (forecast as planned, measured), from 24 h ago to the end of the plan (``cache``: plan
+    slots by plan id, kept between calls)."""
     since = snap.time - PAST
     until = max([s.end for s in snap.slots] + [snap.time])
     frames = _window_plans(store, snap, since, cache)
