@@ -238,3 +238,66 @@ def test_a_short_forecast_is_never_read_past_its_horizon(
     )
     inputs = plans_between(h, local("2023-06-15 09:00"), local("2023-06-15 09:10"))[-1][1]
     assert inputs["pv_weather_slots"] == len(inside)  # from the horizon on: history
+
+
+def test_the_views_show_the_pv_forecast_against_the_measured(
+    make_harness: MakeHarness, weather_api: FakeApi
+) -> None:
+    from optimizer.integrations.switch import OptimiserSwitch
+    from optimizer.integrations.web.server import StatusApp, StatusServer
+    from optimizer.service.observe import ObservedService
+    from optimizer.service.pvstats import pv_days, pv_error
+    from tests.service.test_views import get
+
+    h, plain, _ = start(make_harness, weather_api)
+    service = ObservedService(plain.deps, switch=OptimiserSwitch(h.store))
+    h.service = service
+    h.run_until(local("2023-06-15 16:00"))
+    snap = service.latest
+    assert snap is not None and snap.pv.source == "open-meteo"
+    # Today and tomorrow (local days): the stored vintage, as the next plan would use it.
+    now = h.clock.now()
+    today, tomorrow = pv_days(h.store, h.settings, now)
+    assert snap.pv.today_kwh == pytest.approx(today) and today > 10.0
+    newest = h.store.pv_forecast_frame(local("2023-06-15 00:00"), local("2023-06-16 00:00"))
+    newest = newest[newest["issued_utc"] == newest["issued_utc"].max()]
+    day = newest[newest["start_utc"] >= pd.Timestamp(local("2023-06-15 00:00"))]
+    assert today == pytest.approx(day["kwh"].sum(), rel=1e-9)  # the whole local day covered
+    assert snap.pv.tomorrow_kwh == pytest.approx(tomorrow) and tomorrow > 10.0
+    error = snap.pv.error
+    assert error is not None and error.slots >= 30
+    assert error == pv_error(h.store, snap.time)
+    app = StatusApp(lambda: service.latest, h.store, h.settings, h.clock.now)
+    server = StatusServer(app, "127.0.0.1:0").start()
+    try:
+        code, _, chart = get(f"{server.url}/api/chart")
+        _, text, _ = get(f"{server.url}/metrics")
+        _, _, status = get(f"{server.url}/api/status")
+    finally:
+        server.close()
+        service.close()
+    assert code == 200
+    rows = {pd.Timestamp(r["start"]): r for r in chart["pv"]}
+    plan = h.store.plan_slots(service.plan_id)  # type: ignore[arg-type]
+    for start_utc, kwh in plan["pv_kwh"].items():  # future slots: the plan in force's PV
+        assert rows[pd.Timestamp(start_utc)]["forecast_kwh"] == pytest.approx(kwh, abs=1e-4)
+    measured = h.store.load_series("pv", local("2023-06-14 00:00"), now)
+    past = [r for r in chart["pv"] if r["measured_kwh"] is not None]
+    assert len(past) >= 30 and max(r["measured_kwh"] for r in past) > 0.5
+    for r in past:  # the PV the device measured (its metrics), per slot
+        assert r["measured_kwh"] == pytest.approx(measured[pd.Timestamp(r["start"])], abs=1e-4)
+    # The device's measured PV is the simulated roof's (its metrics' photovoltaicProduction).
+    noon = pd.Timestamp(local("2023-06-15 13:00"))
+    truth = sum(HOUSE.pv_w(noon + timedelta(minutes=m)) for m in range(30)) / 30 * 0.5 / 1000
+    assert measured[noon] == pytest.approx(truth, rel=0.02)
+    for line in (
+        f"xstorage_pv_forecast_mae_kwh {error.mae_kwh!r}",
+        f"xstorage_pv_forecast_bias_kwh {error.bias_kwh!r}",
+        f"xstorage_pv_forecast_error_slots {float(error.slots)!r}",
+        'xstorage_pv_forecast_weather{source="open-meteo"} 1.0',
+        "xstorage_pv_forecast_today_kwh ",
+        "xstorage_pv_forecast_tomorrow_kwh ",
+    ):
+        assert line in text, line
+    assert status["pv_source"] == "open-meteo"
+    assert status["pv_forecast_today_kwh"] == pytest.approx(today, abs=1e-3)
