@@ -91,10 +91,11 @@ class PvError:
 @dataclass(frozen=True, slots=True)
 class PvView:
     """The PV forecast as the views show it: ``source`` the plan in force used (``history`` or
-    a weather source), the forecast for today and tomorrow (kWh, local days, ``None`` until
-    known) and its recent error."""
+    a weather source), ``configured`` the one set in ``[pv] forecast``, the forecast for today
+    and tomorrow (kWh, local days, ``None`` until known) and its recent error."""
 
     source: str = "history"
+    configured: str = "history"
     today_kwh: float | None = None
     tomorrow_kwh: float | None = None
     error: PvError | None = None

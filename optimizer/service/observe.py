@@ -239,7 +239,8 @@ class ObservedService(Service):
         plan = self.plan
         source = str(plan.pv.summary()["pv_source"]) if plan and plan.pv else HISTORY
         today, tomorrow = pv_days(self.store, self.settings, now)
-        self._parts.pv = PvView(source, today, tomorrow, pv_error(self.store, now))
+        configured = self.settings.pv.forecast
+        self._parts.pv = PvView(source, configured, today, tomorrow, pv_error(self.store, now))
 
     def snapshot(self) -> Snapshot:
         """The service as of now (store-derived parts as last refreshed)."""

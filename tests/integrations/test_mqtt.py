@@ -43,7 +43,7 @@ def snapshot() -> Snapshot:
         time=T0 + timedelta(minutes=10), currency="GBP", timezone="Europe/London", enabled=True,
         soc_pct=43.2, planned_soc_pct=43.3, wanted=CHARGE, command=CHARGE, plan_id=7,
         plan_status="active", slots=slots, health=None, today=today,
-        pv=PvView("open-meteo", 12.3456, 8.0, PvError(0.1, -0.02, 48)),
+        pv=PvView("open-meteo", "open-meteo", 12.3456, 8.0, PvError(0.1, -0.02, 48)),
     )  # fmt: skip
 
 
