@@ -109,8 +109,8 @@ class SnapshotCollector(Collector):
             pv.tomorrow_kwh,
         )
         yield _gauge("xstorage_pv_forecast_weather",
-                     "1 when the plan in force uses the weather PV forecast configured ([pv] forecast, "
-                     "the label), 0 on the history one.",
+                     "1 when the plan in force uses the weather PV forecast configured "
+                     "([pv] forecast, the label), 0 on the history one.",
                      0.0 if pv.source == "history" else 1.0,
                      {"source": pv.configured})  # fmt: skip
 
