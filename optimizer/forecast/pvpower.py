@@ -3,7 +3,7 @@
 The equations are the published ones pvlib implements (``pvlib.temperature.faiman``,
 ``pvlib.pvsystem.pvwatts_dc``, ``pvlib.inverter.pvwatts``); tests compare against pvlib. They
 are written out here because importing pvlib costs the service about 61 MiB of resident memory
-(it pulls in scipy), against a 120 MiB budget: see docs/pv-forecast.md.
+(it pulls in scipy), against a 120 MiB budget: see docs/pv-sources.md.
 
 Sources:
 - Faiman, D. (2008), "Assessing the outdoor operating temperature of photovoltaic modules",

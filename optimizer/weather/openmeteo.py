@@ -111,26 +111,27 @@ def parse_block(payload: Mapping[str, Any], field: str) -> pd.DataFrame:
     return frame
 
 
-def _overlapping(fine: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> bool:
-    """Whether any of the sorted, disjoint ``fine`` rows overlaps ``[start, end)``."""
-    first = int(pd.DatetimeIndex(fine["end_utc"]).searchsorted(start, side="right"))
-    return first < len(fine) and fine["start_utc"].iloc[first] < end
-
-
 def _uncovered(hourly: pd.DataFrame, fine: pd.DataFrame) -> pd.DataFrame:
     """The parts of the hourly rows no 15-minute row covers: whole hours where none overlaps,
     else the hour's uncovered quarters (each with the hour's mean irradiance)."""
     if fine.empty or hourly.empty:
         return hourly
+    fine_start = pd.DatetimeIndex(fine["start_utc"])
+    fine_end = pd.DatetimeIndex(fine["end_utc"])
+
+    def overlapped(start: pd.Timestamp, end: pd.Timestamp) -> bool:
+        first = int(fine_end.searchsorted(start, side="right"))  # the first ending after start
+        return first < len(fine_end) and fine_start[first] < end
+
     quarter = BLOCKS["minutely_15"]
     rows: list[dict[Hashable, Any]] = []
     for row in hourly.to_dict("records"):
-        if not _overlapping(fine, row["start_utc"], row["end_utc"]):
+        if not overlapped(row["start_utc"], row["end_utc"]):
             rows.append(row)
             continue
         for k in range(4):
             start = row["start_utc"] + k * quarter
-            if not _overlapping(fine, start, start + quarter):
+            if not overlapped(start, start + quarter):
                 rows.append(row | {"start_utc": start, "end_utc": start + quarter})
     return pd.DataFrame(rows, columns=hourly.columns)
 

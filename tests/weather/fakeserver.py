@@ -96,7 +96,7 @@ class _Server(ThreadingHTTPServer):
 def serve() -> Iterator[FakeWeather]:
     server = _Server(("127.0.0.1", 0), _Handler)
     server.api = FakeWeather(base_url=f"http://127.0.0.1:{server.server_address[1]}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield server.api
