@@ -65,3 +65,9 @@ def test_the_fetcher_wants_utc() -> None:
         fetcher = make_fetcher(pv("open-meteo", api_url="http://127.0.0.1:9"), client, {})
         with pytest.raises(InvalidInput, match="now"):
             fetcher(datetime(2024, 6, 1, 12))
+
+
+def test_settings_built_around_the_checks_are_still_refused() -> None:
+    unchecked = PvSettings(forecast="open-meteo")  # not through parse_settings
+    with httpx.Client() as client, pytest.raises(ConfigError, match=r"pv\.latitude: must be set"):
+        make_fetcher(unchecked, client, {})
