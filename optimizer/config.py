@@ -646,7 +646,7 @@ class PvSettings(BaseModel):
         return value
 
 
-def _pv_checks(pv: PvSettings) -> list[str]:
+def pv_problems(pv: PvSettings) -> list[str]:
     """What each weather source needs besides ``[pv] forecast``."""
     if pv.forecast == "history":
         return []
@@ -727,7 +727,7 @@ def _cross_checks(settings: Settings) -> list[str]:
         )
     if settings.device.user_type == "tech" and not settings.device.inverter_sn:
         problems.append('device.inverter_sn = "": must be set when device.user_type = "tech"')
-    problems.extend(_pv_checks(settings.pv))
+    problems.extend(pv_problems(settings.pv))
     return problems
 
 

@@ -3,7 +3,7 @@
 The equations are the published ones pvlib implements (``pvlib.temperature.faiman``,
 ``pvlib.pvsystem.pvwatts_dc``, ``pvlib.inverter.pvwatts``); tests compare against pvlib. They
 are written out here because importing pvlib costs the service about 61 MiB of resident memory
-(it pulls in scipy), against a 120 MiB budget: see docs/pv-forecast.md.
+(it pulls in scipy), against a 120 MiB budget: see docs/pv-sources.md.
 
 Sources:
 - Faiman, D. (2008), "Assessing the outdoor operating temperature of photovoltaic modules",
@@ -67,8 +67,9 @@ def ac_power_kw(dc_kw: Array, ac_limit_kw: float, eta_nom: float = 0.96) -> Arra
     part-load efficiency curve and clipped at ``ac_limit_kw``; 0 where there is no DC."""
     dc0 = ac_limit_kw / eta_nom
     zeta = np.where(dc_kw > 0, dc_kw / dc0, 1.0)
-    eta = eta_nom / ETA_REF * (-0.0162 * zeta - 0.0059 / zeta + 0.9858)
-    ac = np.minimum(eta * dc_kw, ac_limit_kw)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # ζ → 0: η → −∞, AC 0
+        eta = eta_nom / ETA_REF * (-0.0162 * zeta - 0.0059 / zeta + 0.9858)
+        ac = np.minimum(eta * dc_kw, ac_limit_kw)
     return np.where(dc_kw > 0, np.maximum(ac, 0.0), 0.0)
 
 

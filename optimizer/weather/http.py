@@ -66,10 +66,10 @@ def get_json(
         raise WeatherUnreachable(f"{where}: could not connect ({type(exc).__name__})") from None
     status = response.status_code
     if status == 429 or status >= 500:
-        wait = retry_after_s(
-            response.headers.get("Retry-After") or response.headers.get("X-Ratelimit-Retry-At"),
-            now,
-        )
+        header = response.headers.get("Retry-After") or response.headers.get("X-Ratelimit-Retry-At")
+        if header is None and retry_at is not None:
+            header = _from_body(response, retry_at)
+        wait = retry_after_s(header, now)
         hint = f" (retry after {wait:g} s)" if wait is not None else ""
         label = "rate limited" if status == 429 else "server error"
         raise WeatherUnreachable(f"{where}: HTTP {status} {label}{hint}", wait)

@@ -7,8 +7,9 @@ both ``minutely_15`` and ``hourly``, with ``timezone=GMT`` so the ``time`` stamp
 Time stamps (Open-Meteo's docs): radiation is the mean over the period *before* its stamp — the
 hour before for ``hourly``, the 15 minutes before for ``minutely_15`` — so a value stamped ``t``
 covers ``[t − step, t)``; temperature and wind are instantaneous at ``t`` and are read as the
-interval's. 15-minute rows are used where they have values, hourly rows where no 15-minute row
-overlaps them. Negative irradiance (open-meteo#1355) is read as 0.
+interval's. 15-minute rows are used where they have values, hourly rows elsewhere (split into
+the quarters no 15-minute row covers where they meet). Negative irradiance (open-meteo#1355) is
+read as 0.
 
 Azimuth: Open-Meteo's is 0 = south, −90 = east, 90 = west, ±180 = north; ours is the compass
 bearing, so ``openmeteo = compass − 180``.
@@ -16,7 +17,7 @@ bearing, so ``openmeteo = compass − 180``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -110,6 +111,31 @@ def parse_block(payload: Mapping[str, Any], field: str) -> pd.DataFrame:
     return frame
 
 
+def _uncovered(hourly: pd.DataFrame, fine: pd.DataFrame) -> pd.DataFrame:
+    """The parts of the hourly rows no 15-minute row covers: whole hours where none overlaps,
+    else the hour's uncovered quarters (each with the hour's mean irradiance)."""
+    if fine.empty or hourly.empty:
+        return hourly
+    fine_start = pd.DatetimeIndex(fine["start_utc"])
+    fine_end = pd.DatetimeIndex(fine["end_utc"])
+
+    def overlapped(start: pd.Timestamp, end: pd.Timestamp) -> bool:
+        first = int(fine_end.searchsorted(start, side="right"))  # the first ending after start
+        return first < len(fine_end) and fine_start[first] < end
+
+    quarter = BLOCKS["minutely_15"]
+    rows: list[dict[Hashable, Any]] = []
+    for row in hourly.to_dict("records"):
+        if not overlapped(row["start_utc"], row["end_utc"]):
+            rows.append(row)
+            continue
+        for k in range(4):
+            start = row["start_utc"] + k * quarter
+            if not overlapped(start, start + quarter):
+                rows.append(row | {"start_utc": start, "end_utc": start + quarter})
+    return pd.DataFrame(rows, columns=hourly.columns)
+
+
 def parse_weather(payload: Any) -> pd.DataFrame:
     """The weather on one array's plane: 15-minute rows where given, hourly rows elsewhere.
 
@@ -124,14 +150,7 @@ def parse_weather(payload: Any) -> pd.DataFrame:
             "(asked for timezone=GMT, must be 0)"
         )
     fine = parse_block(payload, "minutely_15")
-    hourly = parse_block(payload, "hourly")
-    if len(fine) and len(hourly):
-        first = np.searchsorted(fine["end_utc"].to_numpy(), hourly["start_utc"].to_numpy(), "right")
-        overlaps = np.zeros(len(hourly), dtype=bool)
-        inside = first < len(fine)
-        starts = fine["start_utc"].to_numpy()
-        overlaps[inside] = starts[first[inside]] < hourly["end_utc"].to_numpy()[inside]
-        hourly = hourly[~overlaps]
+    hourly = _uncovered(parse_block(payload, "hourly"), fine)
     both = [f for f in (fine, hourly) if len(f)]
     if not both:
         raise WeatherError(f"{SOURCE}: neither minutely_15 nor hourly holds any values")

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from optimizer.config import PvSettings
+from optimizer.config import PvSettings, pv_problems
 from optimizer.errors import ConfigError
 from optimizer.timeseries import require_utc
 from optimizer.weather import forecastsolar, openmeteo, solcast
@@ -35,6 +35,9 @@ SOLCAST_CALLS_PER_DAY = 9  # of the free tier's 10
 def _weather_source(pv: PvSettings) -> str:
     if pv.forecast == "history":
         raise ConfigError(['pv.forecast = "history": there is no weather source to fetch from'])
+    problems = pv_problems(pv)  # settings built without parse_settings skip the cross-checks
+    if problems:
+        raise ConfigError(problems)
     return pv.forecast
 
 
