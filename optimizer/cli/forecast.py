@@ -5,7 +5,7 @@
 Either way it prints the PV forecast the next plan would use on the planner's slots (from the
 current slot as far as stored import prices reach, else ``planner.horizon_hours``): the latest
 vintage per slot, the history forecast where none covers. Exit 4 when the source is unreachable
-and no stored vintage covers any slot.
+(2 when its answer is unusable) and no stored vintage covers any slot.
 
 ``forecasts --csv`` prints the stored vintages in the archive shape
 ``issued_utc,start_utc,end_utc,kwh[,kwh_p10,kwh_p90]`` (what ``backtest --pv-forecast`` and
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from optimizer.cli.common import (
+    EXIT_BAD_INPUT,
     EXIT_DEVICE,
     err_console,
     errors_to_exit,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from optimizer.config import Settings
+    from optimizer.errors import WeatherError
     from optimizer.service.pvforecast import PlannedPv
     from optimizer.store import Store
 
@@ -63,11 +65,13 @@ def _plan_index(store: Store, settings: Settings, now: datetime) -> pd.DatetimeI
         return pd.date_range(start, periods=slots, freq=f"{minutes}min")
 
 
-def _fetch_and_store(settings: Settings, store: Store, now: datetime) -> str | None:
-    """Fetch the weather source now and store the vintage; why not, when unreachable."""
+def _fetch_and_store(settings: Settings, store: Store, now: datetime) -> WeatherError | None:
+    """Fetch the weather source now and store the vintage (as the service does); the error,
+    when the source is unreachable or its answer unusable."""
     from contextlib import ExitStack
 
-    from optimizer.errors import WeatherUnreachable
+    from optimizer.errors import WeatherError
+    from optimizer.service.pvfeed import ahead
     from optimizer.service.wiring import pv_fetcher
 
     with ExitStack() as stack:
@@ -76,10 +80,10 @@ def _fetch_and_store(settings: Settings, store: Store, now: datetime) -> str | N
             return None
         try:
             forecast = made[0](now)
-        except WeatherUnreachable as exc:
-            return str(exc)
+        except WeatherError as exc:
+            return exc
         store_note(settings.store.url)
-        store.save_pv_forecast(forecast)
+        store.save_pv_forecast(ahead(forecast))
     return None
 
 
@@ -129,6 +133,7 @@ def forecast(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Fetch (or read the stored) PV forecast the next plan would use and print it per slot."""
+    from optimizer.errors import WeatherUnreachable
     from optimizer.service.planner import forecasts
     from optimizer.store import Store
 
@@ -145,10 +150,12 @@ def forecast(
                             "(no weather source configured)", highlight=False,
                             markup=False)  # fmt: skip
     elif unreachable is not None:
+        what = "unreachable" if isinstance(unreachable, WeatherUnreachable) else "unusable answer"
         if pv.weather_slots == 0:
-            fail(f"PV forecast source {source} unreachable ({unreachable}) and no stored "
-                 "forecast covers the next plan's slots", EXIT_DEVICE)  # fmt: skip
-        err_console().print(f"warning: {source} unreachable ({unreachable}); the stored "
+            code = EXIT_DEVICE if isinstance(unreachable, WeatherUnreachable) else EXIT_BAD_INPUT
+            fail(f"PV forecast source {source}: {what} ({unreachable}) and no stored "
+                 "forecast covers the next plan's slots", code)  # fmt: skip
+        err_console().print(f"warning: {source}: {what} ({unreachable}); the stored "
                             "forecast", highlight=False, markup=False)  # fmt: skip
     if as_json:
         typer.echo(_json(pv, index, settings.planner.slot_minutes))

@@ -4,7 +4,8 @@
 injected as ``fetch(now) -> PvForecast``) at most once per ``min_interval`` (each provider's
 rate limit: ``min_fetch_interval``), and after a 429/5xx/timeout not before the source's own
 ``Retry-After`` either. Every forecast fetched is stored with its issue time
-(``Store.save_pv_forecast``; storing it again is a no-op). A failure is logged (a warning for
+(``Store.save_pv_forecast``; storing it again is a no-op), from the first interval that has not
+ended before its UTC hour began. A failure is logged (a warning for
 the first of a run, info lines after) and never raised: the plans keep using the last good
 vintage for the slots it still covers (``optimizer.service.pvforecast``), and nothing the
 battery needs waits for this job (it runs on the side worker, ``core.SIDE_JOBS``).
@@ -16,6 +17,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import pandas as pd
+
 from optimizer.device.clock import TimeSource
 from optimizer.errors import InvalidInput, StoreError, WeatherError, WeatherUnreachable
 from optimizer.store import Store
@@ -24,6 +27,19 @@ from optimizer.weather.model import PvForecast
 log = logging.getLogger(__name__)
 
 Fetch = Callable[[datetime], PvForecast]
+
+
+def ahead(forecast: PvForecast) -> PvForecast:
+    """``forecast`` without the intervals that ended before the UTC hour of its issue time
+    began: no decision at or after the issue time reads them (Open-Meteo answers from today's
+    midnight; they would be a third of the rows stored). The hour is kept whole, so the slot in
+    progress (planner slots divide the hour) stays covered."""
+    frame = forecast.frame
+    hour = pd.Timestamp(forecast.issued_utc).floor("h")
+    keep = pd.DatetimeIndex(frame["end_utc"]) > hour
+    if bool(keep.all()):
+        return forecast
+    return PvForecast(forecast.source, forecast.issued_utc, frame[keep].reset_index(drop=True))
 
 
 class PvFeed:
@@ -58,7 +74,7 @@ class PvFeed:
             self._failed(f"unusable answer ({exc})")
             return False
         try:
-            stored = self._store.save_pv_forecast(forecast)
+            stored = self._store.save_pv_forecast(ahead(forecast))
         except StoreError as exc:
             self._failed(f"fetched but not stored ({exc})")
             return False

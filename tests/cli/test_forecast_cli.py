@@ -19,7 +19,7 @@ from optimizer.forecast.vintages import PvVintages
 from optimizer.store import Store
 from optimizer.weather.model import PvForecast
 from tests.service.test_pv_service import PATH, OpenMeteo
-from tests.tariffs.fakeapi import FakeApi, serve
+from tests.tariffs.fakeapi import FakeApi, Reply, serve
 
 T0 = datetime(2023, 10, 28, 23, 0, tzinfo=UTC)  # the 25-hour UK day follows
 
@@ -167,3 +167,12 @@ def test_forecast_with_history_says_so(tmp_path: Path) -> None:
     doc = json.loads(done.stdout)
     assert doc["pv_source"] == "history" and doc["issued_utc"] is None
     assert {r["kwh"] for r in doc["pv"]} == {0.0}  # nothing measured yet
+
+
+def test_forecast_with_an_unusable_answer_and_nothing_stored_exits_2(
+    tmp_path: Path, api: FakeApi
+) -> None:
+    api.routes[PATH] = lambda query: Reply.json({"utc_offset_seconds": 3600, "hourly": {}})
+    done = CliRunner().invoke(app, ["forecast", "--config", str(config(tmp_path, api))])
+    assert done.exit_code == 2, done.output
+    assert "unusable answer" in done.stderr and "utc_offset_seconds" in done.stderr

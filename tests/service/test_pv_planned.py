@@ -112,7 +112,7 @@ class Source:
         self.calls.append(now)
         if self.fail is not None:
             raise self.fail
-        return vintage(now, SLOT, [0.25] * 8)
+        return vintage(now, pd.Timestamp(now).floor("15min").to_pydatetime(), [0.25] * 8)
 
 
 def test_the_fetch_job_keeps_its_interval_and_the_retry_after(
@@ -138,7 +138,7 @@ def test_the_fetch_job_keeps_its_interval_and_the_retry_after(
     clock.advance(timedelta(minutes=30))
     source.fail = None
     assert feed.run() is True and feed.failures == 0
-    stored = store.pv_forecast_frame(SLOT, SLOT + timedelta(hours=3))
+    stored = store.pv_forecast_frame(SLOT, SLOT + timedelta(days=1))
     assert stored["issued_utc"].nunique() == 2  # each good fetch, as issued
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1  # the first failure of the run; the next ones are info lines
@@ -153,3 +153,14 @@ def test_a_vintage_stored_twice_is_no_error(store: Store) -> None:
     clock.advance(timedelta(minutes=1))
     assert feed.run() is False  # the restart case: nothing new, nothing raised
     assert feed.failures == 0
+
+
+def test_the_feed_stores_from_the_first_interval_not_yet_ended(store: Store) -> None:
+    clock = SimClock(NOW, speed=0)  # 09:10
+    midnight = SLOT.replace(hour=0)
+    whole_day = vintage(NOW, midnight, [0.1] * 96)  # Open-Meteo answers from midnight
+    feed = PvFeed("open-meteo", lambda now: whole_day, store, clock, timedelta(minutes=30))
+    assert feed.run() is True
+    stored = store.pv_forecast_frame(midnight, midnight + timedelta(days=1))
+    assert stored["start_utc"].iloc[0] == pd.Timestamp(SLOT)  # the hour in progress, whole
+    assert len(stored) == 96 - 36

@@ -259,10 +259,14 @@ def test_the_views_show_the_pv_forecast_against_the_measured(
     now = h.clock.now()
     today, tomorrow = pv_days(h.store, h.settings, now)
     assert snap.pv.today_kwh == pytest.approx(today) and today > 10.0
-    newest = h.store.pv_forecast_frame(local("2023-06-15 00:00"), local("2023-06-16 00:00"))
-    newest = newest[newest["issued_utc"] == newest["issued_utc"].max()]
-    day = newest[newest["start_utc"] >= pd.Timestamp(local("2023-06-15 00:00"))]
-    assert today == pytest.approx(day["kwh"].sum(), rel=1e-9)  # the whole local day covered
+    # Per slot of the local day, the latest vintage issued by now that covers it (the hours
+    # already past from the vintages issued then: each fetch is stored from its own hour on).
+    index = pd.date_range(local("2023-06-15 00:00"), local("2023-06-16 00:00"), freq="30min",
+                          inclusive="left")  # fmt: skip
+    known = h.store.pv_forecast_frame(index[0], index[-1] + timedelta(minutes=30))
+    per_slot = PvVintages.from_frame(known.drop(columns="source"), index, 30).at(now, 0, 48)
+    assert np.isfinite(per_slot).all()  # the whole local day covered by the weather forecast
+    assert today == pytest.approx(per_slot.sum(), rel=1e-9)
     assert snap.pv.tomorrow_kwh == pytest.approx(tomorrow) and tomorrow > 10.0
     error = snap.pv.error
     assert error is not None and error.slots >= 30
