@@ -8,7 +8,7 @@ the unique ``(source, issued_utc, start_utc)``, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,8 @@ from optimizer.store.schema import pv_forecasts
 from optimizer.weather.model import ARCHIVE_COLUMNS, QUANTILE_COLUMNS, PvForecast
 
 COLUMNS = (*ARCHIVE_COLUMNS, *QUANTILE_COLUMNS)
+#: Window reads assume no stored interval is longer (sources give 5 minutes to 1 hour).
+LONGEST_INTERVAL = timedelta(days=1)
 
 
 def _optional(values: pd.Series | None, rows: int) -> list[float | None]:
@@ -83,10 +85,15 @@ def window_query(
     issued_from: datetime | None,
     issued_to: datetime | None,
 ) -> Any:
-    """Rows whose interval overlaps ``[start, end)``, issued in ``[issued_from, issued_to]``
-    (either bound optional), oldest vintage first, then by interval start."""
+    """Rows whose interval (at most ``LONGEST_INTERVAL`` long) overlaps ``[start, end)``,
+    issued in ``[issued_from, issued_to]`` (either bound optional), oldest vintage first, then
+    by interval start."""
     t = pv_forecasts
-    conditions = [t.c.end_utc > start, t.c.start_utc < end]
+    # The lower bound on start_utc lets the (source, start_utc) index bound the scan: no
+    # forecast interval is longer than ``LONGEST_INTERVAL``.
+    conditions = [
+        t.c.end_utc > start, t.c.start_utc < end, t.c.start_utc > start - LONGEST_INTERVAL,
+    ]  # fmt: skip
     if source is not None:
         conditions.append(t.c.source == source)
     if issued_from is not None:
