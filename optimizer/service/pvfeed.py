@@ -5,8 +5,9 @@ injected as ``fetch(now) -> PvForecast``) at most once per ``min_interval`` (eac
 rate limit: ``min_fetch_interval``), and after a 429/5xx/timeout not before the source's own
 ``Retry-After`` either. Every forecast fetched is stored with its issue time
 (``Store.save_pv_forecast``; storing it again is a no-op), from the first interval that has not
-ended before its UTC hour began. A failure is logged (a warning for
-the first of a run, info lines after) and never raised: the plans keep using the last good
+ended before its UTC hour began. An answer of zero PV for a whole day
+or more is a glitch, not stored. A failure is logged (a warning for the first of a run, info
+lines after) and never raised: the plans keep using the last good
 vintage for the slots it still covers (``optimizer.service.pvforecast``), and nothing the
 battery needs waits for this job (it runs on the side worker, ``core.SIDE_JOBS``).
 """
@@ -42,6 +43,20 @@ def ahead(forecast: PvForecast) -> PvForecast:
     return PvForecast(forecast.source, forecast.issued_utc, frame[keep].reset_index(drop=True))
 
 
+#: A forecast this long with not one kWh is a source glitch (no sky is dark for a whole day
+#: where this product runs), never stored: the plans would take it for a forecast of zero PV.
+ZERO_SPAN = timedelta(hours=24)
+
+
+def all_zero(forecast: PvForecast) -> bool:
+    """True when ``forecast`` covers at least ``ZERO_SPAN`` and every interval is 0 kWh."""
+    frame = forecast.frame
+    if frame.empty or bool((frame["kwh"] > 0).any()):
+        return False
+    span = pd.Timestamp(frame["end_utc"].iloc[-1]) - pd.Timestamp(frame["start_utc"].iloc[0])
+    return bool(span >= ZERO_SPAN)
+
+
 class PvFeed:
     """Fetches and stores PV forecasts on schedule; ``due`` is when to look next (UTC)."""
 
@@ -72,6 +87,10 @@ class PvFeed:
             return False
         except (WeatherError, InvalidInput) as exc:
             self._failed(f"unusable answer ({exc})")
+            return False
+        if all_zero(forecast):
+            self._failed(f"answered zero PV for all of {forecast.frame['start_utc'].iloc[0]} to "
+                         f"{forecast.end_utc} (a glitch, not a forecast: not stored)")  # fmt: skip
             return False
         try:
             stored = self._store.save_pv_forecast(ahead(forecast))

@@ -164,3 +164,16 @@ def test_the_feed_stores_from_the_first_interval_not_yet_ended(store: Store) -> 
     stored = store.pv_forecast_frame(midnight, midnight + timedelta(days=1))
     assert stored["start_utc"].iloc[0] == pd.Timestamp(SLOT)  # the hour in progress, whole
     assert len(stored) == 96 - 36
+
+
+def test_an_all_zero_day_is_a_glitch_never_stored(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = SimClock(NOW, speed=0)
+    answers = [vintage(NOW, SLOT, [0.0] * 96), vintage(NOW, SLOT, [0.0] * 40)]
+    feed = PvFeed("open-meteo", lambda now: answers.pop(0), store, clock, timedelta(minutes=1))
+    assert feed.run() is False and feed.failures == 1  # 24 h of zeros: not a forecast
+    assert store.pv_forecast_frame(SLOT, SLOT + timedelta(days=2)).empty
+    assert "zero PV" in caplog.text
+    clock.advance(timedelta(minutes=1))
+    assert feed.run() is True  # ten hours of zeros may be a night: stored
