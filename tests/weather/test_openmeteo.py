@@ -228,3 +228,20 @@ def test_a_body_that_is_not_json_and_a_400_are_errors(
     api.script(Reply.json({"error": True, "reason": "Cannot initialize WeatherVariable"}, 400))
     with pytest.raises(WeatherError, match=r"HTTP 400: .*Cannot initialize"):
         fetcher(NOW)
+
+
+def test_a_gap_in_the_15_minute_values_is_filled_from_the_hour_around_it(
+    api: FakeWeather, client: httpx.Client
+) -> None:
+    day = pd.Timestamp("2024-06-01", tz="UTC")
+    gap = {day + pd.Timedelta(hours=12, minutes=m) for m in (15, 30)}  # [12:00, 12:30) null
+
+    def sky(end: pd.Timestamp, tilt: float, azimuth: float) -> tuple[Any, float, float]:
+        return (None if end in gap else 1000.0), -15.0, 0.0
+
+    api.routes[PATH] = OpenMeteoApi(date(2024, 6, 1), sky, fine_hours=24)
+    frame = fetch(api, client, settings(api, (4, 35, 180)))
+    noon = frame[(frame["start_utc"] >= day + pd.Timedelta(hours=12))
+                 & (frame["end_utc"] <= day + pd.Timedelta(hours=13))]  # fmt: skip
+    assert len(noon) == 4 and (noon["end_utc"] - noon["start_utc"] == pd.Timedelta("15min")).all()
+    assert noon["kwh"].to_numpy() == pytest.approx(3.30578 / 4, rel=1e-5)  # hourly mean fills
