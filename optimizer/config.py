@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -553,6 +554,113 @@ class BacktestSettings(BaseModel):
         return value
 
 
+PvSourceName = Literal["history", "open-meteo", "forecast.solar", "solcast"]
+
+#: The API each weather source calls when ``[pv] api_url`` is empty.
+PV_API_URLS: dict[str, str] = {
+    "open-meteo": "https://api.open-meteo.com/v1/forecast",
+    "forecast.solar": "https://api.forecast.solar",
+    "solcast": "https://api.solcast.com.au",
+}
+
+
+class ArraySettings(BaseModel):
+    """``[[pv.arrays]]``: one plane of panels.
+
+    ``kwp`` is the DC nameplate (kW at 1000 W/m², 25 °C cell); ``tilt_deg`` from horizontal
+    (0 flat … 90 vertical); ``azimuth_deg`` the compass bearing the panels face (0 north,
+    90 east, 180 south, 270 west). Each source converts the bearing to its own convention.
+    """
+
+    model_config = _FROZEN
+
+    kwp: Annotated[float, Field(gt=0, le=100)]
+    tilt_deg: Annotated[float, Field(ge=0, le=90)]
+    azimuth_deg: Annotated[float, Field(ge=0, le=360)]
+
+
+class PvSettings(BaseModel):
+    """``[pv]``: where the PV forecast comes from and the roof it is for.
+
+    ``forecast = "history"`` keeps the lagged-mean forecast from measured PV (no weather).
+    The weather sources need ``latitude``/``longitude`` (degrees, WGS84); Open-Meteo and
+    forecast.solar need one or more ``arrays``; Solcast needs ``solcast_site_ids`` (the
+    rooftop sites' resource ids, whose panels are described on Solcast's side) and its API key
+    in the environment variable named by ``solcast_api_key_env`` (never in this file).
+
+    The physics keys follow NREL's PVWatts v8 defaults (Dobos 2014, NREL/TP-6A20-62641; PVWatts
+    v8 for the temperature coefficient of a standard module): ``system_losses_pct`` (soiling,
+    wiring, mismatch, …; 14 %), ``temp_coeff_pct_per_c`` (power change per °C of cell
+    temperature above 25 °C; −0.37 %/°C), ``inverter_efficiency`` (nominal, 0.96). Cell
+    temperature follows Faiman (2008) with ``faiman_u0`` (W/m²/K, 25.0) and ``faiman_u1``
+    (W·s/m³/K, 6.84), pvlib's defaults. ``ac_limit_kw`` clips the AC output of all arrays
+    together (the inverter's rating; the xStorage Home's is 3.6 kW).
+    """
+
+    model_config = _FROZEN
+
+    forecast: PvSourceName = "history"
+    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
+    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    api_url: str = ""
+    ac_limit_kw: Annotated[float, Field(gt=0, le=100)] = 3.6
+    arrays: tuple[ArraySettings, ...] = ()
+    system_losses_pct: Annotated[float, Field(ge=0, lt=100)] = 14.0
+    temp_coeff_pct_per_c: Annotated[float, Field(ge=-2, le=0)] = -0.37
+    inverter_efficiency: Annotated[float, Field(ge=0.5, le=1)] = 0.96
+    faiman_u0: Annotated[float, Field(gt=0, le=100)] = 25.0
+    faiman_u1: Annotated[float, Field(ge=0, le=100)] = 6.84
+    solcast_api_key_env: str = "SOLCAST_API_KEY"
+    solcast_site_ids: tuple[str, ...] = ()
+    timeout_s: Annotated[float, Field(gt=0, le=300)] = 20.0
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError('must start with http:// or https://, or be "" (the default)')
+        return value.rstrip("/")
+
+    @field_validator("solcast_site_ids")
+    @classmethod
+    def _site_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for site in value:
+            if not site or not all(ch.isalnum() or ch in "-_" for ch in site):
+                raise ValueError(f"{site!r} must be a Solcast resource id (letters, digits, -)")
+        return value
+
+    def url(self) -> str:
+        """``api_url``, or the source's public API when it is empty."""
+        return self.api_url or PV_API_URLS.get(self.forecast, "")
+
+    def solcast_api_key(self, env: Mapping[str, str]) -> str:
+        """The Solcast API key from the ``solcast_api_key_env`` variable of ``env``."""
+        value = env.get(self.solcast_api_key_env, "").strip()
+        if not value:
+            raise ConfigError(
+                [
+                    f"pv.solcast_api_key_env = {self.solcast_api_key_env}: the environment "
+                    "variable is not set"
+                ]
+            )
+        return value
+
+
+def pv_problems(pv: PvSettings) -> list[str]:
+    """What each weather source needs besides ``[pv] forecast``."""
+    if pv.forecast == "history":
+        return []
+    needs = f'must be set when pv.forecast = "{pv.forecast}"'
+    problems = [
+        f"pv.{key}: {needs}" for key in ("latitude", "longitude") if getattr(pv, key) is None
+    ]
+    if pv.forecast in ("open-meteo", "forecast.solar") and not pv.arrays:
+        problems.append(f"pv.arrays: {needs} (one [[pv.arrays]] with kwp, tilt_deg, azimuth_deg)")
+    if pv.forecast == "solcast" and not pv.solcast_site_ids:
+        problems.append(f"pv.solcast_site_ids: {needs} (the rooftop sites' resource ids)")
+    return problems
+
+
 class Settings(BaseModel):
     """The whole validated settings file."""
 
@@ -569,6 +677,7 @@ class Settings(BaseModel):
     backtest: BacktestSettings = BacktestSettings()
     web: WebSettings = WebSettings()
     mqtt: MqttSettings = MqttSettings()
+    pv: PvSettings = PvSettings()
 
 
 #: Keys that moved to another section, and where to.
@@ -618,6 +727,7 @@ def _cross_checks(settings: Settings) -> list[str]:
         )
     if settings.device.user_type == "tech" and not settings.device.inverter_sn:
         problems.append('device.inverter_sn = "": must be set when device.user_type = "tech"')
+    problems.extend(pv_problems(settings.pv))
     return problems
 
 

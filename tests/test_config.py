@@ -116,5 +116,56 @@ def test_the_example_config_lists_every_key() -> None:
         for name, field in Settings.model_fields.items()
         for key in getattr(field.annotation, "model_fields", {})
         if not re.search(rf"\b{key}\s*=", sections.get(name, ""))
+        and f"[[{name}.{key}]]" not in text  # an array of tables, e.g. [[pv.arrays]]
     ]
     assert missing == []
+
+
+def test_pv_defaults_to_history_and_a_weather_source_needs_its_keys(tmp_path: Path) -> None:
+    assert load_settings(ROOT / "config.toml").pv.forecast == "history"
+    assert _problems(tmp_path, '[pv]\nforecast = "open-meteo"\n') == [
+        'pv.latitude: must be set when pv.forecast = "open-meteo"',
+        'pv.longitude: must be set when pv.forecast = "open-meteo"',
+        'pv.arrays: must be set when pv.forecast = "open-meteo" (one [[pv.arrays]] with kwp, '
+        "tilt_deg, azimuth_deg)",
+    ]
+    assert _problems(tmp_path, '[pv]\nforecast = "solcast"\nlatitude = 51\nlongitude = 0\n') == [
+        'pv.solcast_site_ids: must be set when pv.forecast = "solcast" (the rooftop sites\' '
+        "resource ids)"
+    ]
+
+
+def test_pv_bad_values_are_named(tmp_path: Path) -> None:
+    problems = _problems(
+        tmp_path,
+        '[pv]\nforecast = "forecast.solar"\nlatitude = 95\nlongitude = 0\napi_url = "ftp://x"\n'
+        "ac_limit_kw = 0\n[[pv.arrays]]\nkwp = 4\ntilt_deg = 95\nazimuth_deg = 400\n",
+    )
+    joined = "\n".join(problems)
+    assert len(problems) == 5, joined
+    assert "pv.latitude = 95: Input should be less than or equal to 90" in joined
+    assert "pv.api_url = 'ftp://x': must start with http:// or https://" in joined
+    assert "pv.ac_limit_kw = 0: Input should be greater than 0" in joined
+    assert "pv.arrays.0.tilt_deg = 95: Input should be less than or equal to 90" in joined
+    assert "pv.arrays.0.azimuth_deg = 400: Input should be less than or equal to 360" in joined
+    assert _problems(tmp_path, '[pv]\nforecast = "sun"\n')[0].startswith("pv.forecast = 'sun'")
+
+
+def test_pv_source_urls_and_the_solcast_key_come_from_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[pv]\nforecast = "solcast"\nlatitude = 51.5\nlongitude = -0.1\n'
+        'solcast_site_ids = ["abcd-1234-ef56-7890"]\nsolcast_api_key_env = "MY_SOLCAST"\n'
+        "[[pv.arrays]]\nkwp = 4\ntilt_deg = 35\nazimuth_deg = 180\n"
+    )
+    pv = load_settings(path).pv
+    assert pv.url() == "https://api.solcast.com.au"
+    assert pv.solcast_api_key({"MY_SOLCAST": " k3y "}) == "k3y"
+    with pytest.raises(ConfigError, match=r"pv\.solcast_api_key_env = MY_SOLCAST: the environment"):
+        pv.solcast_api_key({"SOLCAST_API_KEY": "not this one"})
+    path.write_text(
+        path.read_text().replace(
+            'forecast = "solcast"', 'forecast = "solcast"\napi_url = "http://127.0.0.1:9/"'
+        )
+    )
+    assert load_settings(path).pv.url() == "http://127.0.0.1:9"

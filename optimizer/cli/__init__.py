@@ -18,6 +18,7 @@ import typer
 
 from optimizer.cli import backtest as _backtest
 from optimizer.cli import device as _device
+from optimizer.cli import forecast as _forecast
 from optimizer.cli import plan as _plan
 from optimizer.cli import service as _service
 from optimizer.cli import show as _show
@@ -103,6 +104,7 @@ _tariffs.register(app)
 _service.register(app)
 _show.register(app)
 _backtest.register(app)
+_forecast.register(app)
 
 
 def main() -> None:

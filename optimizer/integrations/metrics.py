@@ -52,6 +52,7 @@ class SnapshotCollector(Collector):
             return
         yield from self._state(snap)
         yield from self._money(snap)
+        yield from self._pv(snap)
         yield from self._counters(snap)
 
     def _state(self, snap: Snapshot) -> Iterator[Metric]:
@@ -85,6 +86,33 @@ class SnapshotCollector(Collector):
                      today.no_battery_cost if today else None, cur)  # fmt: skip
         yield _gauge("xstorage_savings_today", "No-battery cost minus cost, today.",
                      today.savings if today else None, cur)  # fmt: skip
+
+    def _pv(self, snap: Snapshot) -> Iterator[Metric]:
+        pv = snap.pv
+        error = pv.error
+        yield _gauge("xstorage_pv_forecast_mae_kwh",
+                     "PV forecast the plans used vs PV measured, last 24 h: mean absolute error, "
+                     "kWh per slot.", error.mae_kwh if error else None)  # fmt: skip
+        yield _gauge("xstorage_pv_forecast_bias_kwh",
+                     "PV forecast the plans used minus PV measured, last 24 h: mean, kWh per slot "
+                     "(+ = too high).", error.bias_kwh if error else None)  # fmt: skip
+        yield _gauge(
+            "xstorage_pv_forecast_error_slots",
+            "Slots behind the PV forecast error gauges.",
+            error.slots if error else 0,
+        )
+        yield _gauge("xstorage_pv_forecast_today_kwh", "PV forecast for today (local day), kWh.",
+                     pv.today_kwh)  # fmt: skip
+        yield _gauge(
+            "xstorage_pv_forecast_tomorrow_kwh",
+            "PV forecast for tomorrow (local day), kWh.",
+            pv.tomorrow_kwh,
+        )
+        yield _gauge("xstorage_pv_forecast_weather",
+                     "1 when the plan in force uses the weather PV forecast configured "
+                     "([pv] forecast, the label), 0 on the history one.",
+                     0.0 if pv.source == "history" else 1.0,
+                     {"source": pv.configured})  # fmt: skip
 
     def _counters(self, snap: Snapshot) -> Iterator[Metric]:
         c = snap.counters

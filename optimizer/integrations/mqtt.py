@@ -43,6 +43,8 @@ SENSORS: dict[str, tuple[str, str | None, str | None, str | None, str | None]] =
     "cost_today": ("Cost today", "{cur}", "monetary", "total", None),
     "savings_today": ("Savings today", "{cur}", "monetary", "total", None),
     "plan_status": ("Plan status", None, None, None, "mdi:calendar-check"),
+    "pv_forecast_today": ("PV forecast today", "kWh", "energy", None, "mdi:solar-power"),
+    "pv_forecast_tomorrow": ("PV forecast tomorrow", "kWh", "energy", None, "mdi:solar-power"),
 }
 
 
@@ -105,6 +107,10 @@ def _money(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
+def _kwh(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
 def state_json(snap: Snapshot) -> dict[str, Any]:
     """The ``P/state`` object (``None`` → ``null``: Home Assistant shows *unknown*)."""
     slot = snap.slot_at()
@@ -122,6 +128,8 @@ def state_json(snap: Snapshot) -> dict[str, Any]:
         "cost_today": _money(today.cost) if today else None,
         "savings_today": _money(today.savings) if today else None,
         "plan_status": snap.plan_status,
+        "pv_forecast_today": _kwh(snap.pv.today_kwh),
+        "pv_forecast_tomorrow": _kwh(snap.pv.tomorrow_kwh),
     }
 
 

@@ -5,7 +5,8 @@ bodies), built by ``optimizer.service.observe`` after every job from the service
 and the store. An ``Observer`` is told about each new snapshot; it must return quickly and may
 raise (the publisher logs it and carries on).
 
-Units: SOC in %, prices in currency units per kWh, money in currency units, energy in kWh.
+``pv`` is the PV forecast's view (``PvView``). Units: SOC in %, prices in currency units per
+kWh, money in currency units, energy in kWh.
 """
 
 from __future__ import annotations
@@ -77,6 +78,30 @@ class Counters:
 
 
 @dataclass(frozen=True, slots=True)
+class PvError:
+    """The PV forecast the plans used against the PV the device measured, over recent slots:
+    ``mae_kwh`` (mean absolute error) and ``bias_kwh`` (mean of forecast − measured: + = the
+    forecast ran high), kWh per slot, over ``slots`` slots."""
+
+    mae_kwh: float
+    bias_kwh: float
+    slots: int
+
+
+@dataclass(frozen=True, slots=True)
+class PvView:
+    """The PV forecast as the views show it: ``source`` the plan in force used (``history`` or
+    a weather source), ``configured`` the one set in ``[pv] forecast``, the forecast for today
+    and tomorrow (kWh, local days, ``None`` until known) and its recent error."""
+
+    source: str = "history"
+    configured: str = "history"
+    today_kwh: float | None = None
+    tomorrow_kwh: float | None = None
+    error: PvError | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """The service as of ``time`` (its own clock, UTC).
 
@@ -110,6 +135,7 @@ class Snapshot:
     savings_to_date: float = 0.0
     events: tuple[Event, ...] = ()
     counters: Counters = Counters()
+    pv: PvView = PvView()
 
     def slot_at(self, moment: datetime | None = None) -> SlotView | None:
         """The plan slot holding ``moment`` (default: the snapshot's time)."""

@@ -7,7 +7,9 @@ Jobs (``Service.jobs()``), each with the simulated/real time it is next due:
 * ``slot``: at each slot boundary re-plan from the measured SOC when due (``service.replan``:
   every slot or every hour, as the backtest's ``--replan``), else ask the plan in force for this
   slot's command from the measured SOC (``Plan.choose``: the backtest's call), then send it;
-* ``metrics``: import the device's 5-minute metrics (and slot energies for the forecasts).
+* ``metrics``: import the device's 5-minute metrics (and slot energies for the forecasts);
+* ``pv`` (with a weather PV source, ``[pv] forecast``): fetch the PV forecast within the
+  provider's limits and store it as issued (``PvFeed``); the next plan reads it.
 
 What to send is decided by ``decision.decide`` (pure). The plan and every command sent live in the
 store, so a restarted service resumes the current slot without sending its command again.
@@ -61,6 +63,8 @@ from optimizer.service.decision import (
 from optimizer.service.feeds import FOREVER, MetricsFeed, TariffFeed
 from optimizer.service.outbox import Outbox
 from optimizer.service.planner import Plan, make_plan, slot_start
+from optimizer.service.pvfeed import PvFeed
+from optimizer.service.pvforecast import PvWatch
 from optimizer.service.wiring import Deps
 from optimizer.store.records import CommandRecord, Reading
 
@@ -68,7 +72,7 @@ log = logging.getLogger(__name__)
 
 # Jobs off the control path: the scheduler runs them on their own worker. When one returns a
 # callable, that follow-up runs on the control thread (at once).
-SIDE_JOBS = frozenset({"tariffs", "metrics"})
+SIDE_JOBS = frozenset({"tariffs", "metrics", "pv"})
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,12 @@ class Service:
         self.outbox = Outbox(deps.store, deps.clock.now)
         self.tariffs = TariffFeed(deps.settings, deps.store, deps.tariff_http, deps.clock)
         self.metrics = MetricsFeed(deps.settings, deps.store, deps.device, deps.clock)
+        self.pv_feed = (
+            PvFeed(deps.settings.pv.forecast, deps.pv_fetch, deps.store, deps.clock,
+                   deps.pv_min_interval)
+            if deps.pv_fetch is not None else None
+        )  # fmt: skip
+        self.pv_watch = PvWatch()
         self._resume()
 
     # -- restart safety -------------------------------------------------------------------
@@ -187,8 +197,11 @@ class Service:
         """The jobs in start-up order: prices, then the slot (which reads the device first)."""
         s = self.settings.service
         minutes = self.settings.planner.slot_minutes
+        feed = self.pv_feed
+        pv = [Job("pv", feed.run, lambda now: max(feed.due, now))] if feed is not None else []
         return [
             Job("tariffs", self.fetch_tariffs, lambda now: max(self.tariffs.due, now)),
+            *pv,
             Job("slot", self.on_slot,
                 lambda now: slot_start(now, minutes) + timedelta(minutes=minutes)),
             Job("poll", self.poll, lambda now: max(now + timedelta(seconds=s.poll_seconds),
@@ -331,6 +344,8 @@ class Service:
             log.warning("re-plan (%s) failed: %s", why, exc)
             return
         timetable = plan.timetable
+        if plan.pv is not None:
+            self.pv_watch.note(plan.pv, now)
         plan_id = self._save_plan(plan, why, soc, now)
         self.slots = tuple(_planned(slot, now) for slot in timetable.slots)
         self.plan, self.plan_id = plan, plan_id
@@ -349,6 +364,8 @@ class Service:
         """Store the new plan and supersede the old one; ``None`` when the store fails (the
         plan is followed all the same)."""
         inputs = {"why": why, "soc_pct": soc, "now": now.isoformat()}
+        if plan.pv is not None:
+            inputs |= plan.pv.summary()
         strategy = self.settings.service.strategy
         try:
             plan_id = self.store.save_plan(plan.timetable, strategy, inputs, now)

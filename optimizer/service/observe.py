@@ -19,14 +19,21 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 
 import pandas as pd
 
 from optimizer.integrations.accounts import update_days
-from optimizer.integrations.snapshot import Counters, Event, Observer, SlotView, Snapshot
+from optimizer.integrations.snapshot import (
+    Counters,
+    Event,
+    Observer,
+    PvView,
+    SlotView,
+    Snapshot,
+)
 from optimizer.integrations.switch import OptimiserSwitch
 from optimizer.service.core import Job, Service
 from optimizer.service.decision import (
@@ -38,6 +45,8 @@ from optimizer.service.decision import (
     runs,
 )
 from optimizer.service.planner import slot_start
+from optimizer.service.pvforecast import HISTORY
+from optimizer.service.pvstats import pv_days, pv_error
 from optimizer.service.wiring import Deps
 from optimizer.store import DayTotals
 
@@ -73,6 +82,7 @@ class _StoreParts:
     today: DayTotals | None = None
     yesterday: DayTotals | None = None
     to_date: float = 0.0
+    pv: PvView = field(default_factory=PvView)
 
 
 def slot_views(frame: pd.DataFrame) -> tuple[SlotView, ...]:
@@ -222,6 +232,15 @@ class ObservedService(Service):
             self._days_at = now
             parts.today, parts.yesterday = update_days(self.store, self.settings, now)
             parts.to_date = sum(day.savings for day in self.store.days())
+            self._safely("PV forecast view", lambda: self._refresh_pv(now))
+
+    def _refresh_pv(self, now: datetime) -> None:
+        """Today's and tomorrow's PV forecast, its recent error, the source in use."""
+        plan = self.plan
+        source = str(plan.pv.summary()["pv_source"]) if plan and plan.pv else HISTORY
+        today, tomorrow = pv_days(self.store, self.settings, now)
+        configured = self.settings.pv.forecast
+        self._parts.pv = PvView(source, configured, today, tomorrow, pv_error(self.store, now))
 
     def snapshot(self) -> Snapshot:
         """The service as of now (store-derived parts as last refreshed)."""
@@ -247,7 +266,7 @@ class ObservedService(Service):
             plan_status=self._plan_status(slot is not None), slots=self._plan_cache[1],
             health=self._health(now, slot is not None),
             today=parts.today, yesterday=parts.yesterday, savings_to_date=parts.to_date,
-            events=tuple(self.events.events), counters=self.counters,
+            events=tuple(self.events.events), counters=self.counters, pv=parts.pv,
         )  # fmt: skip
 
     def _plan_status(self, has_slot: bool) -> str:

@@ -2,11 +2,12 @@
 
 Load is forecast by the configured method (``[forecast] load_method``,
 ``optimizer.forecast.load``: the code the backtest calls at each of its decisions) and, with
-``forecast.hedge_scenarios``, its load scenarios; PV by ``optimizer.forecast.lagged`` (the last
-week's days at the same UTC time). A time-of-day profile or a constant fills slots without
-history. Only slots before the current one are read, so nothing comes from the future. Prices:
-the latest stored vintage per slot, from the current slot's start as far as contiguous import
-prices reach (at most ``planner.horizon_hours``).
+``forecast.hedge_scenarios``, its load scenarios; PV from the stored weather forecasts as issued
+(``[pv] forecast``; ``optimizer.service.pvforecast``) and, where none covers a slot, by
+``optimizer.forecast.lagged`` (the last week's days at the same UTC time). A time-of-day profile
+or a constant fills slots without history. Only slots before the current one are read, so
+nothing comes from the future. Prices: the latest stored vintage per slot, from the current
+slot's start as far as contiguous import prices reach (at most ``planner.horizon_hours``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from optimizer.planning.device import apply_command, idle_command
 from optimizer.planning.gate import check_timetable
 from optimizer.planning.policy import slot_row
 from optimizer.planning.timetable import no_battery_cost, walked_slots
+from optimizer.service.pvforecast import PlannedPv, planned_pv
 from optimizer.store import Store
 from optimizer.timeseries import FloatArray, to_slots
 
@@ -94,11 +96,12 @@ def stored_prices(
 @dataclass(frozen=True)
 class Forecasts:
     """Load and PV (kWh per slot on the plan's index) and, when the plan hedges, the load
-    scenarios and their probabilities."""
+    scenarios and their probabilities; ``pv_planned``: where each slot's PV came from."""
 
     load: pd.Series
     pv: pd.Series
     load_scenarios: tuple[FloatArray, FloatArray] | None = None
+    pv_planned: PlannedPv | None = None
 
 
 def forecasts(
@@ -120,8 +123,9 @@ def forecasts(
     load = forecaster(grid, at, targets)
     groups = settings.forecast.hedge_scenarios
     scenarios = forecaster.scenarios(grid, at, targets, groups) if groups >= 2 else None
-    pv = lagged_mean(pv_history, index, settings.forecast.pv_lag_days, None, first, 0.0)
-    return Forecasts(pd.Series(load, index=index), pd.Series(pv, index=index), scenarios)
+    history_pv = lagged_mean(pv_history, index, settings.forecast.pv_lag_days, None, first, 0.0)
+    pv = planned_pv(store, settings.pv.forecast, index, minutes, now, history_pv)
+    return Forecasts(pd.Series(load, index=index), pd.Series(pv.kwh, index=index), scenarios, pv)
 
 
 def options_for(settings: Settings, slots: int) -> PlanOptions:
@@ -145,6 +149,7 @@ class Plan:
     timetable: Timetable
     chooser: SlotChooser
     problem: Problem
+    pv: PlannedPv | None = None
 
     def slot_index(self, start: datetime) -> int | None:
         """The plan's index of the slot starting at ``start`` (``None`` outside the plan)."""
@@ -185,8 +190,8 @@ def make_plan(
     )  # fmt: skip
     chooser = as_chooser(strategy.decide(context))
     if isinstance(chooser, Policy):
-        return Plan(plan_timetable(chooser), chooser, problem)
-    return Plan(walked(problem, chooser, strategy.name), chooser, problem)
+        return Plan(plan_timetable(chooser), chooser, problem, made.pv_planned)
+    return Plan(walked(problem, chooser, strategy.name), chooser, problem, made.pv_planned)
 
 
 def walked(problem: Problem, chooser: SlotChooser, name: str) -> Timetable:

@@ -1,4 +1,5 @@
-"""Wire the service's dependencies from the settings: store, device client, tariff HTTP client.
+"""Wire the service's dependencies from the settings: store, device client, tariff HTTP client
+and, with a weather PV source, its fetcher.
 
 The device password is read only when the client signs in (``DeviceSettings.password`` or the
 injected callable) and is never logged.
@@ -6,9 +7,11 @@ injected callable) and is never logged.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -17,8 +20,10 @@ from optimizer.device.client import ClientOptions, XStorageClient
 from optimizer.device.clock import TimeSource
 from optimizer.device.wire import build_http_client
 from optimizer.store import Store
+from optimizer.weather.model import PvForecast
 
 TARIFF_HEADERS = {"User-Agent": "xstorage-optimizer"}
+PvFetch = Callable[[datetime], PvForecast]
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,8 @@ class Deps:
     tariff_http: httpx.Client
     clock: TimeSource
     dry_run: bool = False
+    pv_fetch: PvFetch | None = None
+    pv_min_interval: timedelta = timedelta(hours=1)
 
 
 @contextmanager
@@ -52,4 +59,21 @@ def open_deps(
         )
         timeout = httpx.Timeout(settings.tariff.timeout_s)
         tariff_http = stack.enter_context(httpx.Client(headers=TARIFF_HEADERS, timeout=timeout))
-        yield Deps(settings, store, device, tariff_http, clock, dry_run)
+        pv = pv_fetcher(settings, stack)
+        fetch, interval = pv if pv is not None else (None, timedelta(hours=1))
+        yield Deps(settings, store, device, tariff_http, clock, dry_run, fetch, interval)
+
+
+def pv_fetcher(settings: Settings, stack: ExitStack) -> tuple[PvFetch, timedelta] | None:
+    """The configured weather PV source's fetcher and its shortest fetch interval (the
+    provider's rate limit), its HTTP client closed with ``stack``; ``None`` for
+    ``[pv] forecast = "history"``. Raises ``ConfigError`` for settings the source cannot use
+    (e.g. Solcast's API key variable unset)."""
+    pv = settings.pv
+    if pv.forecast == "history":
+        return None
+    from optimizer.weather.sources import make_fetcher, min_fetch_interval
+
+    timeout = httpx.Timeout(pv.timeout_s)
+    client = stack.enter_context(httpx.Client(headers=TARIFF_HEADERS, timeout=timeout))
+    return make_fetcher(pv, client, os.environ), min_fetch_interval(pv)

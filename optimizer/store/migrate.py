@@ -23,7 +23,7 @@ from optimizer.store.engine import make_engine
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 LOCK_KEY = 0x5853_4F4D  # "XSOM": the advisory lock that serialises migrations on PostgreSQL
 #: The newest shipped revision (``tests/store/test_migrations.py`` checks it is Alembic's head).
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 
 def _config() -> Config:

@@ -6,7 +6,11 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import func, select
+
 from optimizer.domain import PlanSlot, Timetable
+from optimizer.errors import StoreError
+from optimizer.store.schema import plan_slots, plans
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +123,26 @@ class DayTotals:
     def row(self) -> dict[str, Any]:
         """The ``daily_totals`` row (``savings`` stored too, for plain-SQL readers)."""
         return {**asdict(self), "savings": self.savings}
+
+
+def planned_query(column: str, start: datetime, end: datetime, made_since: datetime) -> Any:
+    """Select ``(slot_start, column)`` from the newest plan made since ``made_since`` holding
+    each slot that starts in ``[start, end)``, ordered by slot start."""
+    if column not in plan_slots.c or column in ("plan_id", "command", "action"):
+        raise StoreError(f"plan_slots has no numeric column {column!r}")
+    rank = func.row_number().over(
+        partition_by=plan_slots.c.slot_start,
+        order_by=(plans.c.created_at.desc(), plans.c.id.desc()),
+    )
+    inner = (
+        select(plan_slots.c.slot_start, plan_slots.c[column].label("value"), rank.label("rank"))
+        .join(plans, plans.c.id == plan_slots.c.plan_id)
+        .where(plan_slots.c.slot_start >= start, plan_slots.c.slot_start < end)
+        .where(plans.c.created_at >= made_since)
+        .subquery()
+    )
+    return (
+        select(inner.c.slot_start, inner.c.value)
+        .where(inner.c.rank == 1)
+        .order_by(inner.c.slot_start)
+    )

@@ -199,3 +199,17 @@ service_state = Table(
     Column("value", JSON, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+pv_forecasts = Table(
+    "pv_forecasts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False),
+    Column("issued_utc", UTCDateTime, nullable=False),
+    Column("start_utc", UTCDateTime, nullable=False),
+    Column("end_utc", UTCDateTime, nullable=False),
+    Column("kwh", Float, nullable=False),
+    Column("kwh_p10", Float, nullable=True),
+    Column("kwh_p90", Float, nullable=True),
+    UniqueConstraint("source", "issued_utc", "start_utc", name="uq_pv_forecasts_vintage"),
+)

@@ -21,14 +21,23 @@ from optimizer.domain import Timetable
 from optimizer.errors import InvalidInput, StoreConflict, StoreError
 from optimizer.store import daily
 from optimizer.store import prices as price_rows
+from optimizer.store import pvforecasts as pv_rows
 from optimizer.store.bulk import upsert_rows
 from optimizer.store.engine import make_engine
 from optimizer.store.migrate import HEAD_REVISION, current_revision, upgrade_engine
-from optimizer.store.records import CommandRecord, Reading, StoredPlan, plan_row, slot_row
+from optimizer.store.records import (
+    CommandRecord,
+    Reading,
+    StoredPlan,
+    plan_row,
+    planned_query,
+    slot_row,
+)
 from optimizer.store.records import DayTotals as DayTotals
 from optimizer.store.schema import commands, energy, metrics, plan_slots, plans, readings
 from optimizer.store.schema import prices as prices_table
 from optimizer.timeseries import interval_length, require_utc
+from optimizer.weather.model import PvForecast
 
 SaveResult = price_rows.SaveResult
 KINDS = ("load", "pv")
@@ -242,6 +251,31 @@ class Store:
         index = pd.DatetimeIndex(pd.to_datetime([r[0] for r in rows], utc=True)).as_unit("ns")
         return pd.Series([float(r[1]) for r in rows], index=index, name="kwh", dtype=np.float64)
 
+    # PV forecasts as issued ----------------------------------------------------------------
+
+    def save_pv_forecast(self, forecast: PvForecast) -> int:
+        """Store one PV forecast vintage; returns the rows that were new (0 when this vintage
+        was stored before: writing it again is a no-op, never an error)."""
+        what = f"PV forecast {forecast.source} issued {forecast.issued_utc.isoformat()}"
+        with self._write(what) as conn:
+            return pv_rows.save_vintage(conn, forecast)
+
+    def pv_forecast_frame(
+        self, start: datetime, end: datetime, source: str | None = None,
+        issued_from: datetime | None = None, issued_to: datetime | None = None,
+    ) -> pd.DataFrame:  # fmt: skip
+        """Stored vintages' intervals overlapping ``[start, end)`` (of ``source``, issued in
+        ``[issued_from, issued_to]``; every bound UTC) as an archive frame: columns
+        ``issued_utc,start_utc,end_utc,kwh[,kwh_p10,kwh_p90],source``, oldest vintage first
+        (``PvVintages.from_frame`` and ``read_vintages_csv``'s shape)."""
+        query = pv_rows.window_query(
+            require_utc(start, "start"), require_utc(end, "end"), source,
+            require_utc(issued_from, "issued_from") if issued_from else None,
+            require_utc(issued_to, "issued_to") if issued_to else None,
+        )  # fmt: skip
+        with self._read() as conn:
+            return pv_rows.archive_frame(list(conn.execute(query).all()))
+
     # device --------------------------------------------------------------------------------
 
     def save_reading(self, reading: Reading) -> None:
@@ -353,6 +387,19 @@ class Store:
         frame["slot_start"] = pd.to_datetime(frame["slot_start"], utc=True)
         frame["slot_end"] = pd.to_datetime(frame["slot_end"], utc=True)
         return frame.drop(columns="plan_id").set_index("slot_start")
+
+    def planned_series(
+        self, column: str, start: datetime, end: datetime, made_since: datetime
+    ) -> pd.Series:
+        """Per slot starting in ``[start, end)``: ``column`` of ``plan_slots`` (``load_kwh``,
+        ``pv_kwh``, ...) from the newest plan made since ``made_since`` that held the slot
+        (what the plan in force believed); UTC index."""
+        query = planned_query(column, require_utc(start, "start"), require_utc(end, "end"),
+                              require_utc(made_since, "made_since"))  # fmt: skip
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        index = pd.DatetimeIndex(pd.to_datetime([r[0] for r in rows], utc=True)).as_unit("ns")
+        return pd.Series([float(r[1]) for r in rows], index=index, dtype=np.float64)
 
     def save_command(self, record: CommandRecord) -> int:
         """Store a command sent and what came back; returns its id."""

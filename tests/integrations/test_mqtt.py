@@ -14,7 +14,7 @@ from pathlib import Path
 
 from optimizer.config import MqttSettings
 from optimizer.integrations.mqtt import SENSORS, HomeAssistantBridge
-from optimizer.integrations.snapshot import SlotView, Snapshot
+from optimizer.integrations.snapshot import PvError, PvView, SlotView, Snapshot
 from optimizer.integrations.switch import OptimiserSwitch
 from optimizer.store import DayTotals, Store
 from tests.integrations.conftest import Listener
@@ -43,6 +43,7 @@ def snapshot() -> Snapshot:
         time=T0 + timedelta(minutes=10), currency="GBP", timezone="Europe/London", enabled=True,
         soc_pct=43.2, planned_soc_pct=43.3, wanted=CHARGE, command=CHARGE, plan_id=7,
         plan_status="active", slots=slots, health=None, today=today,
+        pv=PvView("open-meteo", "open-meteo", 12.3456, 8.0, PvError(0.1, -0.02, 48)),
     )  # fmt: skip
 
 
@@ -70,6 +71,11 @@ def test_discovery_state_and_switch_round_trip(
         assert configs["cost_today"]["unit_of_measurement"] == "GBP"
         assert configs["import_price"]["unit_of_measurement"] == "GBP/kWh"
         assert configs["next_action_start"]["device_class"] == "timestamp"
+        for day in ("today", "tomorrow"):
+            pv = configs[f"pv_forecast_{day}"]
+            assert (pv["unit_of_measurement"], pv["device_class"]) == ("kWh", "energy")
+            assert "state_class" not in pv  # a forecast is not a meter reading
+            assert pv["value_template"] == f"{{{{ value_json.pv_forecast_{day} }}}}"
         assert len({c["unique_id"] for c in configs.values()}) == len(SENSORS)
         assert all(c["device"]["identifiers"] == [node] for c in configs.values())
         assert switch_config["command_topic"] == f"{prefix}/enabled/set"
@@ -81,7 +87,7 @@ def test_discovery_state_and_switch_round_trip(
             "soc": 43.2, "planned_soc": 43.3, "action": "charge", "next_action": "idle",
             "next_action_start": (T0 + timedelta(hours=1)).isoformat(), "import_price": 0.12,
             "export_price": 0.05, "cost_today": 1.25, "savings_today": 0.75,
-            "plan_status": "active",
+            "plan_status": "active", "pv_forecast_today": 12.35, "pv_forecast_tomorrow": 8.0,
         }  # fmt: skip
 
         listener.drain()

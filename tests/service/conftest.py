@@ -20,6 +20,7 @@ import pytest
 
 from optimizer.config import (
     DeviceSettings,
+    PvSettings,
     ServiceSettings,
     Settings,
     StoreSettings,
@@ -27,11 +28,11 @@ from optimizer.config import (
 )
 from optimizer.csvdata import read_series_csv
 from optimizer.device.client import ClientOptions, XStorageClient
-from optimizer.device.simulator import ConstantProfile, SimClock, SimConfig, Simulator
+from optimizer.device.simulator import ConstantProfile, Profile, SimClock, SimConfig, Simulator
 from optimizer.device.wire import build_http_client
 from optimizer.service.core import Service
 from optimizer.service.runner import step
-from optimizer.service.wiring import Deps
+from optimizer.service.wiring import Deps, PvFetch
 from optimizer.store import Store
 from tests.conftest import DATA
 from tests.tariffs.fakeapi import FakeApi, OctopusRates, Reply, agile_rows, serve
@@ -75,8 +76,12 @@ class Harness:
     status_reads: int = 0
     _http: list[httpx.Client] = field(default_factory=list)
 
-    def start_service(self, dry_run: bool = False, password: str = PASSWORD) -> Service:
-        """A fresh service process (new HTTP clients, same store and device)."""
+    def start_service(
+        self, dry_run: bool = False, password: str = PASSWORD, pv_fetch: PvFetch | None = None,
+        pv_min_interval: timedelta = timedelta(hours=1),
+    ) -> Service:  # fmt: skip
+        """A fresh service process (new HTTP clients, same store and device); ``pv_fetch``:
+        the weather PV fetcher (fetching every ``pv_min_interval`` at most)."""
         device_http = build_http_client(self.settings.device, FAST.timeout)
         tariff_http = httpx.Client(timeout=2.0)
         self._http += [device_http, tariff_http]
@@ -92,7 +97,8 @@ class Harness:
             return result
 
         device.status = counted  # type: ignore[method-assign]
-        deps = Deps(self.settings, self.store, device, tariff_http, self.clock, dry_run)
+        deps = Deps(self.settings, self.store, device, tariff_http, self.clock, dry_run,
+                    pv_fetch, pv_min_interval)  # fmt: skip
         self.service = Service(deps)
         return self.service
 
@@ -162,10 +168,13 @@ def make_harness(tmp_path: Path) -> Iterator[MakeHarness]:
         sim_overrides: dict[str, Any] | None = None,
         speed: float = 0,
         store_url: str | None = None,
+        profile: Profile | None = None,
+        pv: PvSettings | None = None,
     ) -> Harness:
         clock = SimClock(start, speed=speed)  # 0: manual (``run_until`` steps it)
         config = SimConfig(password=PASSWORD, soc_pct=soc_pct, **(sim_overrides or {}))
-        sim = Simulator(config, clock=clock, profile=ConstantProfile(load=load_w, pv=0.0)).start()
+        house = profile or ConstantProfile(load=load_w, pv=0.0)
+        sim = Simulator(config, clock=clock, profile=house).start()
         server = serve()
         api = server.__enter__()
         switch = Switch()
@@ -182,6 +191,7 @@ def make_harness(tmp_path: Path) -> Iterator[MakeHarness]:
             store=StoreSettings(url=store_url or f"sqlite:///{tmp_path / 'history.db'}"),
             device=DeviceSettings(**sim.client_settings().model_dump()),
             service=service or service_settings(),
+            pv=pv or PvSettings(),
         )
         store = Store.from_settings(settings.store)
         harness = Harness(clock, sim, api, settings, store, switch)

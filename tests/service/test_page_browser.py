@@ -93,6 +93,8 @@ def test_the_page_renders_with_data_and_no_console_errors(page_url: str, tmp_pat
         assert len(bars) > 10  # the plan's slots and the commands sent
         # the load the plans used against the load measured: two lines
         assert len(driver.find_elements(By.CSS_SELECTOR, "#loadsvg path")) == 2
+        # the PV the plans used against the PV the device measured: two lines
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#pvsvg path")) == 2
         shot = tmp_path / "status-page.png"
         assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 20_000
         if os.environ.get("XSO_SCREENSHOT"):

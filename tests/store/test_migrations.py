@@ -18,8 +18,8 @@ from optimizer.store.schema import plans, prices, readings
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2023, 3, 26, tzinfo=UTC)
 BASE_TABLES = {"prices", "readings", "plans", "plan_slots", "commands"}
-HEAD = "0003"
-HEAD_TABLES = BASE_TABLES | {"metrics", "energy", "daily_totals", "service_state"}
+HEAD = "0004"
+HEAD_TABLES = BASE_TABLES | {"metrics", "energy", "daily_totals", "service_state", "pv_forecasts"}
 
 
 def tables(url: str) -> set[str]:
@@ -38,8 +38,8 @@ def revision(url: str) -> str | None:
         engine.dispose()
 
 
-def test_three_revisions_ship() -> None:
-    assert head_revision() == "0003"
+def test_four_revisions_ship() -> None:
+    assert head_revision() == "0004"
     assert head_revision() == HEAD_REVISION  # the constant that spares opening Alembic
 
 
@@ -158,3 +158,17 @@ def test_upgrade_from_0002_keeps_data_and_adds_the_daily_rows(url: str) -> None:
         assert store.days() == [] and store.state("anything") is None
     downgrade(url, "0002")
     assert tables(url) == BASE_TABLES | {"metrics", "energy"}
+
+
+def test_upgrade_from_0003_adds_pv_forecasts_and_keeps_the_daily_rows(url: str) -> None:
+    upgrade(url, "0003")
+    assert "pv_forecasts" not in tables(url)
+    with Store(url, migrate=False) as old:
+        old.set_state("enabled", True, T0)
+    with Store(url) as store:
+        assert revision(url) == HEAD
+        assert tables(url) == HEAD_TABLES
+        assert store.state("enabled") is True
+        assert store.pv_forecast_frame(T0, T0.replace(day=27)).empty
+    downgrade(url, "0003")
+    assert tables(url) == HEAD_TABLES - {"pv_forecasts"}

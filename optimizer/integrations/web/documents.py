@@ -81,6 +81,8 @@ def status_json(snap: Snapshot) -> dict[str, Any]:
         "savings_today": _r(today.savings) if today else None,
         "today": day_json(today), "yesterday": day_json(snap.yesterday),
         "savings_to_date": _r(snap.savings_to_date),
+        "pv_source": snap.pv.source, "pv_forecast_today_kwh": _r(snap.pv.today_kwh, 3),
+        "pv_forecast_tomorrow_kwh": _r(snap.pv.tomorrow_kwh, 3),
         "optimiser_enabled": snap.enabled, "plan_id": snap.plan_id,
         "plan_made_utc": iso(snap.plan_made_utc), "plan_status": snap.plan_status,
         "in_control": snap.health is None, "health": snap.health or "ok",
@@ -146,22 +148,25 @@ def _planned_past(
     ]
 
 
-def _load(store: Store, frames: list[pd.DataFrame], since: datetime) -> list[dict[str, Any]]:
-    """Per slot from ``since`` to the plan's end: the load forecast (kWh) as the newest plan
-    that held the slot believed it (the plan in force for future slots; the service plans at
-    slot starts), and the measured load (``None`` until measured)."""
+def _believed(
+    store: Store, frames: list[pd.DataFrame], since: datetime, kind: str
+) -> list[dict[str, Any]]:
+    """Per slot from ``since`` to the plan's end: the ``kind`` (``load`` or ``pv``) forecast
+    (kWh) as the newest plan that held the slot believed it (the plan in force for future slots;
+    the service plans at slot starts), and the measured energy (``None`` until measured; PV as
+    the device measured it, from its metrics)."""
     believed: dict[pd.Timestamp, tuple[pd.Timestamp, float]] = {}
     for frame in frames:
         ends = pd.DatetimeIndex(frame["slot_end"])
         starts = pd.DatetimeIndex(frame.index)
-        for start, end, kwh in zip(starts, ends, frame["load_kwh"], strict=True):
+        for start, end, kwh in zip(starts, ends, frame[f"{kind}_kwh"], strict=True):
             if end > since and start not in believed:
                 believed[start] = (end, float(kwh))
     if not believed:
         return []
     first, last = min(believed), max(believed)
     until = last.to_pydatetime() + timedelta(seconds=1)
-    measured = store.load_series("load", first.to_pydatetime(), until)
+    measured = store.load_series(kind, first.to_pydatetime(), until)
     out = []
     for start in sorted(believed):
         end, kwh = believed[start]
@@ -212,8 +217,9 @@ def _commands(store: Store, since: datetime, until: datetime) -> list[dict[str, 
 def chart_json(
     store: Store, settings: Settings, snap: Snapshot, cache: dict[int, pd.DataFrame]
 ) -> dict[str, Any]:
-    """``GET /api/chart``: prices, measured and planned SOC and the commands, from 24 h ago to
-    the end of the plan (``cache``: plan slots by plan id, kept between calls)."""
+    """``GET /api/chart``: prices, measured and planned SOC, the commands, and load and PV
+    (forecast as planned, measured), from 24 h ago to the end of the plan (``cache``: plan
+    slots by plan id, kept between calls)."""
     since = snap.time - PAST
     until = max([s.end for s in snap.slots] + [snap.time])
     frames = _window_plans(store, snap, since, cache)
@@ -225,7 +231,8 @@ def chart_json(
         "timezone": snap.timezone, "prices": _prices(store, settings, since, until),
         "measured_soc": _measured(store, since, snap.time),
         "planned_past_soc": _planned_past(frames, since, snap.time),
-        "load": _load(store, frames, since),
+        "load": _believed(store, frames, since, "load"),
+        "pv": _believed(store, frames, since, "pv"),
         "plan": planned, "commands": _commands(store, since, snap.time),
     }  # fmt: skip
 

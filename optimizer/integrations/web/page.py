@@ -31,7 +31,7 @@ main { padding:1em 1.2em; display:grid; gap:1em; }
 .big { font-size:2em; font-weight:650; }
 .row { display:flex; justify-content:space-between; gap:.5em; }
 .mute { color:var(--mute); } .good { color:var(--ok); } .warn { color:var(--bad); }
-#chart svg, #loadchart svg { width:100%; height:auto; display:block; }
+#chart svg, #loadchart svg, #pvchart svg { width:100%; height:auto; display:block; }
 #legend, .legend { display:flex; flex-wrap:wrap; gap:1.2em; font-size:.85em; color:var(--mute); }
 #legend i, .legend i { display:inline-block; width:14px; height:4px; margin-right:.35em;
   vertical-align:middle; }
@@ -84,6 +84,12 @@ main { padding:1em 1.2em; display:grid; gap:1em; }
  <div id="loadlegend" class="legend">
   <span><i style="background:#fbc02d"></i>forecast the plan used</span>
   <span><i style="background:#111"></i>measured</span></div></section>
+<section class="card" id="pvchart">
+ <h2>PV: forecast as planned and measured (kWh per slot)</h2>
+ <svg id="pvsvg" viewBox="0 0 1000 160" role="img" aria-label="PV chart"></svg>
+ <div id="pvlegend" class="legend">
+  <span><i style="background:#fb8c00"></i>forecast the plan used</span>
+  <span><i style="background:#111"></i>measured by the device</span></div></section>
 <section class="card"><h2>Recent warnings, fallbacks and re-plans</h2>
  <ul id="events"><li class="mute">none</li></ul></section>
 </main>
@@ -216,13 +222,14 @@ function drawChart(c) {
   el("line", {x1: now, x2: now, y1: T, y2: B + 58, stroke: "#c62828", "stroke-dasharray": "3 3"},
      svg);
   el("text", {x: now + 4, y: T + 10, "font-size": 11, fill: "#c62828"}, svg).textContent = "now";
-  drawLoad(c, x);
+  drawSteps("loadsvg", c.load, "#fbc02d", c, x);
+  drawSteps("pvsvg", c.pv || [], "#fb8c00", c, x);
 }
-function drawLoad(c, x) {
-  const svg = $("loadsvg");
+function drawSteps(id, rows, colour, c, x) {
+  const svg = $(id);
   svg.replaceChildren();
   const T = 10, B = 140, L = 50, R = 950;
-  const values = c.load.flatMap((p) => [p.forecast_kwh, p.measured_kwh]).filter((v) => v !== null);
+  const values = rows.flatMap((p) => [p.forecast_kwh, p.measured_kwh]).filter((v) => v !== null);
   const hi = Math.max(0.1, ...values);
   const y = (v) => B - (B - T) * v / hi;
   for (const v of [0, hi / 2, hi]) {
@@ -232,7 +239,7 @@ function drawLoad(c, x) {
   }
   const steps = (key, stroke, dash) => {
     let d = "";
-    for (const p of c.load) {
+    for (const p of rows) {
       if (p[key] === null) { continue; }
       d += (d ? "L" : "M") + x(p.start) + "," + y(p[key]) + "L" + x(p.end) + "," + y(p[key]);
     }
@@ -240,7 +247,7 @@ function drawLoad(c, x) {
                 svg); }
   };
   steps("measured_kwh", "#111", "none");
-  steps("forecast_kwh", "#fbc02d", "5 3");
+  steps("forecast_kwh", colour, "5 3");
   const now = x(c.now);
   el("line", {x1: now, x2: now, y1: T, y2: B, stroke: "#c62828", "stroke-dasharray": "3 3"}, svg);
 }
