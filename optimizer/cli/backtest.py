@@ -30,6 +30,23 @@ UnitOpt = Annotated[
         "column, else tariff.csv_unit (p/kWh). The currency follows it."
     ),
 ]
+PvForecastOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Archive of issued PV forecasts (issued_utc,start_utc,end_utc,kwh[,kwh_p10,"
+        "kwh_p90]): each decision reads the latest vintage issued by its time; needs --pv."
+    ),
+]
+PvCalibrateOpt = Annotated[
+    bool,
+    typer.Option(
+        "--pv-calibrate", help="Calibrate the archive's forecasts on the measured PV, walk-forward."
+    ),
+]
+PvHedgeOpt = Annotated[
+    bool,
+    typer.Option("--pv-hedge", help="Plan over the archive's P10/forecast/P90 as PV scenarios."),
+]
 FromOpt = Annotated[str | None, typer.Option("--from", help="Start, ISO-8601 with offset.")]
 ToOpt = Annotated[str | None, typer.Option("--to", help="End (exclusive), ISO-8601.")]
 
@@ -106,6 +123,9 @@ def backtest_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write slot CSVs, summary.json, PNGs.")] = None,
+    pv_forecast: PvForecastOpt = None,
+    pv_calibrate: PvCalibrateOpt = False,
+    pv_hedge: PvHedgeOpt = False,
 ) -> None:
     """Replay history: what each strategy would have cost, against no battery and perfect."""
     from rich.console import Console
@@ -122,8 +142,9 @@ def backtest_command(
         if soc is not None and not 0.0 <= soc <= 100.0:
             raise InvalidInput(f"--soc {soc:g}: the starting SOC must be between 0 and 100 %")
         inputs, currency = load_inputs(
-            settings, prices, load, export_prices, pv, price_unit, period_from(start, end)
-        )
+            settings, prices, load, export_prices, pv, price_unit, period_from(start, end),
+            (pv_forecast, pv_calibrate, pv_hedge),
+        )  # fmt: skip
         bt_config = config_from(settings, replan, soc)
         names = strategy_names(strategy or settings.backtest.strategy)
         with progress_bar(len(inputs.index) * len(names)) as advance:
@@ -149,16 +170,19 @@ def load_inputs(
     pv: Path | None,
     price_unit: str | None,
     period: tuple[datetime, datetime] | None,
+    pv_forecast: tuple[Path | None, bool, bool] = (None, False, False),
 ) -> tuple[Any, str]:
     """The backtest's inputs from the files (units checked, the currency the prices are in);
-    a period with no data at all is an error naming the files."""
-    from optimizer.backtest.suite import DataFiles, inputs_from, read_series
+    a period with no data at all is an error naming the files. ``pv_forecast``: the
+    archive, calibrate, hedge (``--pv-forecast``, ``--pv-calibrate``, ``--pv-hedge``)."""
+    from optimizer.backtest.suite import DataFiles, inputs_from, pv_archive_of, read_series
     from optimizer.cli.common import currency_for
 
-    files = DataFiles(prices, load, export_prices, pv, price_unit)
+    files = DataFiles(prices, load, export_prices, pv, price_unit, *pv_forecast)
+    archive = pv_archive_of(files)
     series = read_series(files, settings)
     currency = currency_for(settings, series.price_unit)
-    return inputs_from(series, settings, period), currency
+    return inputs_from(series, settings, period, archive), currency
 
 
 def register(app: typer.Typer) -> None:
