@@ -88,7 +88,7 @@ def _shrink(
     m, f, n = (np.asarray(a, dtype=np.float64) for a in (m_in, f_in, n_in))
     mean_f = np.divide(f, n, out=np.zeros_like(f), where=n > 0)
     pseudo = p.prior_slots * mean_f
-    ratio = np.divide(m + pseudo * parent, f + pseudo, out=parent.copy(), where=(f + pseudo) > 0)
+    ratio = np.divide(m + pseudo * parent, f + pseudo, out=parent.copy(), where=(f + pseudo) > 1e-9)
     return np.asarray(np.where(n >= p.min_slots, ratio, parent), dtype=np.float64)
 
 
@@ -155,7 +155,7 @@ class Calibration:
             return cls.identity(p, slot_minutes)
         ns = index.as_unit("ns").asi8
         age_days = (ns[-1] - ns) / 86400e9
-        day = (f > p.night_kwh) | (m > p.night_kwh)
+        day = f > p.night_kwh  # a ratio cannot move a zero forecast: fit where it can
         use = day & (age_days <= p.window_days)
         f, m, age_days = f[use], m[use], age_days[use]
         hour = _hour_of(index[use], slot_minutes)

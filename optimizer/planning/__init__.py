@@ -166,7 +166,9 @@ def plan_policy(
             problem.load_kwh - problem.pv_kwh <= problem.grid.max_import_kw * problem.dt_h + 1e-9
         )
     )
-    if idle_feasible and policy.walk_cost() > no_battery_cost(problem) + 1e-9:
+    # A hedged plan is made for the scenarios, not the point forecast: it may pay on the
+    # forecast to be ready for the dull or busy case, so it is not compared on the forecast.
+    if hedged is None and idle_feasible and policy.walk_cost() > no_battery_cost(problem) + 1e-9:
         # The device's whole-percent targets and power steps can, rarely, undo a marginal
         # gain; doing nothing is then the better executable plan, so never act worse than it
         # (where doing nothing is possible at all: a load above the import limit needs the
