@@ -29,6 +29,7 @@ from realdata import DATA, FILES
 
 from optimizer.backtest.data import BacktestInputs
 from optimizer.backtest.engine import run_backtest
+from optimizer.backtest.pvinputs import InDay, with_pv_archive
 from optimizer.backtest.registry import resolve
 from optimizer.backtest.suite import (
     PvArchive,
@@ -44,7 +45,8 @@ PV = DATA / "pv-elia-belgium-4kWp-2023-actual.csv"
 VINTAGES = DATA / "pv-elia-belgium-4kWp-2023-forecast-vintages.csv"
 START = datetime(2023, 1, 1, tzinfo=UTC)
 END = datetime(2023, 12, 21, tzinfo=UTC)
-ALL = "history,elia,elia-11h,calibrated,hedged,actual,actual+load"
+ALL = "history,elia,elia-11h,calibrated,inday,calibrated+inday,hedged,actual,actual+load"
+ZONE = Settings().planner.timezone
 
 
 def variant_inputs(
@@ -64,6 +66,8 @@ def variant_inputs(
         return inputs_from(series, settings, period, PvArchive(early.reset_index(drop=True)))
     if name == "calibrated":
         return inputs_from(series, settings, period, PvArchive(archive, calibrate=True))
+    if name in ("inday", "calibrated+inday"):
+        return with_pv_archive(base, archive, name != "inday", inday=InDay(), timezone=ZONE)
     if name == "hedged":
         return inputs_from(series, settings, period, PvArchive(archive, hedge=True))
     if name == "actual":
@@ -77,10 +81,12 @@ def variant_inputs(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", default=ALL)
-    parser.add_argument("--days", type=int, default=None, help="a shorter slice from 2023-01-01")
+    parser.add_argument("--days", type=int, default=None, help="a shorter slice")
+    parser.add_argument("--start", default="2023-01-01", help="the slice's first day (UTC)")
     args = parser.parse_args()
     settings = Settings()
-    period = (START, START + timedelta(days=args.days) if args.days else END)
+    first = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
+    period = (first, first + timedelta(days=args.days) if args.days else END)
     config = config_from(settings)
     reference = variant_inputs("history", settings, period)
     results, _ = run_strategies(["perfect", "none"], reference, config)

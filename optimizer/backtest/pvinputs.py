@@ -12,7 +12,7 @@ become PV scenarios for the plan (P10, the forecast and P90 weighted 0.25/0.5/0.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,34 @@ def freshest(vintages: PvVintages, column: str = "kwh") -> FloatArray:
     out = np.array(vintages.values[column][rows, np.maximum(pick, 0)])
     out[pick < 0] = np.nan
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class InDay:
+    """The in-day correction: the PV measured over the last ``window_hours`` against what the
+    forecast said for them scales the forecast ahead, by ``damping`` of the ratio (clipped to
+    ``[1/limit, limit]``), fading with ``fade_hours`` (e-folding) over the horizon. Read only
+    where the forecast said at least ``min_kwh`` over the window (daylight)."""
+
+    window_hours: float = 2.0
+    damping: float = 0.7
+    fade_hours: float = 3.0
+    limit: float = 2.0
+    min_kwh: float = 0.05
+
+    def factors(
+        self, measured: FloatArray, forecast: FloatArray, t: int, stop: int, slot_minutes: int
+    ) -> FloatArray:
+        """Factors for slots ``[t, stop)`` from the pairs of the window before ``t``."""
+        window = max(1, round(self.window_hours * 60 / slot_minutes))
+        m, f = measured[max(0, t - window) : t], forecast[max(0, t - window) : t]
+        ok = np.isfinite(m) & np.isfinite(f)
+        if ok.sum() < window / 2 or f[ok].sum() < self.min_kwh:
+            return np.ones(stop - t)
+        ratio = float(np.clip(m[ok].sum() / f[ok].sum(), 1 / self.limit, self.limit))
+        ahead_h = np.arange(stop - t) * slot_minutes / 60.0
+        fade = np.exp(-ahead_h / self.fade_hours)
+        return np.asarray(1.0 + self.damping * (ratio - 1.0) * fade, dtype=np.float64)
 
 
 class _DailyCalibration:
@@ -75,6 +103,7 @@ def with_pv_archive(
     hedge: bool = False,
     timezone: str = "UTC",
     name: str = "--pv-forecast",
+    inday: InDay | None = None,
 ) -> BacktestInputs:
     """``inputs`` whose decisions read the PV forecast from ``archive`` (the frame of
     ``optimizer.csvdata.read_vintages_csv``).
@@ -93,14 +122,19 @@ def with_pv_archive(
         )
     if hedge and not all(c in vintages.values for c in ("kwh_p10", "kwh_p90")):
         raise InvalidInput(f"{name}: hedging needs the columns kwh_p10 and kwh_p90")
-    daily = _DailyCalibration(inputs, freshest(vintages), timezone) if calibrate else None
+    fresh = freshest(vintages)
+    daily = _DailyCalibration(inputs, fresh, timezone) if calibrate else None
     history = inputs.pv_forecast_kwh
+    said = np.where(np.isnan(fresh), history, fresh)  # what the slots were forecast to make
 
     def column(t: int, stop: int, name: str) -> FloatArray:
         values = vintages.at(inputs.index[t].to_pydatetime(), t, stop, column=name)
         if daily is not None:
             values = daily.at(t).apply_array(inputs.index[t:stop], values)
-        return np.where(np.isnan(values), history[t:stop], values)
+        values = np.where(np.isnan(values), history[t:stop], values)
+        if inday is not None:
+            values = values * inday.factors(inputs.pv_kwh, said, t, stop, inputs.slot_minutes)
+        return values
 
     def at(t: int, stop: int) -> FloatArray:
         return column(t, stop, "kwh")
