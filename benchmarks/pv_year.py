@@ -29,7 +29,7 @@ from realdata import DATA, FILES
 
 from optimizer.backtest.data import BacktestInputs
 from optimizer.backtest.engine import run_backtest
-from optimizer.backtest.pvinputs import InDay, with_pv_archive
+from optimizer.backtest.pvinputs import with_pv_archive
 from optimizer.backtest.registry import resolve
 from optimizer.backtest.suite import (
     PvArchive,
@@ -40,6 +40,7 @@ from optimizer.backtest.suite import (
 )
 from optimizer.config import Settings
 from optimizer.csvdata import read_vintages_csv
+from optimizer.forecast.pvcalibrate import InDay
 
 PV = DATA / "pv-elia-belgium-4kWp-2023-actual.csv"
 VINTAGES = DATA / "pv-elia-belgium-4kWp-2023-forecast-vintages.csv"

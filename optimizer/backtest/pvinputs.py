@@ -5,21 +5,23 @@ or before the decision time that covers it (``optimizer.forecast.vintages.PvVint
 the service uses too) and the history forecast (lagged, ``BacktestInputs.pv_forecast_kwh``)
 where none does. With ``calibrate`` the vintage values are corrected by the roof's calibration
 (``optimizer.forecast.pvcalibrate``) fitted on the pairs (freshest vintage for a slot, measured
-PV) that ended before the decision's local day began. With ``hedge`` the archive's P10/P90
+PV) that ended before the decision's local day began. With ``inday`` the forecast ahead is
+scaled by how the PV measured over the last hours compared with its forecast
+(``pvcalibrate.InDay``). With ``hedge`` the archive's P10/P90
 become PV scenarios for the plan (P10, the forecast and P90 weighted 0.25/0.5/0.25).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from optimizer.backtest.data import BacktestInputs
 from optimizer.errors import InvalidInput
-from optimizer.forecast.pvcalibrate import Calibration, CalibrationParams
+from optimizer.forecast.pvcalibrate import Calibration, CalibrationParams, InDay
 from optimizer.forecast.vintages import PvVintages
 from optimizer.timeseries import FloatArray
 
@@ -37,34 +39,6 @@ def freshest(vintages: PvVintages, column: str = "kwh") -> FloatArray:
     out = np.array(vintages.values[column][rows, np.maximum(pick, 0)])
     out[pick < 0] = np.nan
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class InDay:
-    """The in-day correction: the PV measured over the last ``window_hours`` against what the
-    forecast said for them scales the forecast ahead, by ``damping`` of the ratio (clipped to
-    ``[1/limit, limit]``), fading with ``fade_hours`` (e-folding) over the horizon. Read only
-    where the forecast said at least ``min_kwh`` over the window (daylight)."""
-
-    window_hours: float = 2.0
-    damping: float = 0.7
-    fade_hours: float = 3.0
-    limit: float = 2.0
-    min_kwh: float = 0.05
-
-    def factors(
-        self, measured: FloatArray, forecast: FloatArray, t: int, stop: int, slot_minutes: int
-    ) -> FloatArray:
-        """Factors for slots ``[t, stop)`` from the pairs of the window before ``t``."""
-        window = max(1, round(self.window_hours * 60 / slot_minutes))
-        m, f = measured[max(0, t - window) : t], forecast[max(0, t - window) : t]
-        ok = np.isfinite(m) & np.isfinite(f)
-        if ok.sum() < window / 2 or f[ok].sum() < self.min_kwh:
-            return np.ones(stop - t)
-        ratio = float(np.clip(m[ok].sum() / f[ok].sum(), 1 / self.limit, self.limit))
-        ahead_h = np.arange(stop - t) * slot_minutes / 60.0
-        fade = np.exp(-ahead_h / self.fade_hours)
-        return np.asarray(1.0 + self.damping * (ratio - 1.0) * fade, dtype=np.float64)
 
 
 class _DailyCalibration:

@@ -29,6 +29,7 @@ from optimizer.config import Settings
 from optimizer.csvdata import read_energy_csv, read_prices_csv, read_vintages_csv
 from optimizer.errors import InvalidInput
 from optimizer.forecast.load import load_forecaster
+from optimizer.forecast.pvcalibrate import InDay
 from optimizer.planning import PlanOptions
 from optimizer.timeseries import to_slots
 
@@ -50,6 +51,8 @@ class DataFiles:
     pv_calibrate: bool = False
     #: plan over the archive's P10/forecast/P90 as PV scenarios (``--pv-hedge``)
     pv_hedge: bool = False
+    #: scale the forecast ahead by the PV measured in the last hours (``--pv-inday``)
+    pv_inday: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,24 +62,27 @@ class PvArchive:
     frame: pd.DataFrame
     calibrate: bool = False
     hedge: bool = False
+    inday: bool = False
 
 
 def pv_archive_of(files: DataFiles) -> PvArchive | None:
     """The archive named by ``files.pv_forecast`` read and checked (``None``: not given).
 
     Raises ``InvalidInput`` naming the option for a bad file, for ``--pv-forecast`` without
-    ``--pv`` (the measured PV settles the bill) and for ``--pv-calibrate``/``--pv-hedge``
-    without ``--pv-forecast``.
+    ``--pv`` (the measured PV settles the bill) and for ``--pv-calibrate``/``--pv-hedge``/
+    ``--pv-inday`` without ``--pv-forecast``.
     """
     if files.pv_forecast is None:
-        for flag, on in (("--pv-calibrate", files.pv_calibrate), ("--pv-hedge", files.pv_hedge)):
+        flags = (("--pv-calibrate", files.pv_calibrate), ("--pv-hedge", files.pv_hedge),
+                 ("--pv-inday", files.pv_inday))  # fmt: skip
+        for flag, on in flags:
             if on:
                 raise InvalidInput(f"{flag} needs --pv-forecast FILE (an archive of forecasts)")
         return None
     if files.pv is None:
         raise InvalidInput("--pv-forecast needs --pv FILE: the measured PV settles the bill")
     frame = read_vintages_csv(files.pv_forecast, "--pv-forecast")
-    return PvArchive(frame, files.pv_calibrate, files.pv_hedge)
+    return PvArchive(frame, files.pv_calibrate, files.pv_hedge, files.pv_inday)
 
 
 def _energy(path: Path, option: str, minutes: int) -> pd.Series:
@@ -151,7 +157,7 @@ def inputs_from(
     if pv_archive is not None:
         inputs = with_pv_archive(
             inputs, pv_archive.frame, pv_archive.calibrate, pv_archive.hedge,
-            settings.planner.timezone,
+            settings.planner.timezone, inday=InDay() if pv_archive.inday else None,
         )  # fmt: skip
     return inputs
 

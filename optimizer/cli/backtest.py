@@ -47,6 +47,12 @@ PvHedgeOpt = Annotated[
     bool,
     typer.Option("--pv-hedge", help="Plan over the archive's P10/forecast/P90 as PV scenarios."),
 ]
+PvInDayOpt = Annotated[
+    bool,
+    typer.Option(
+        "--pv-inday", help="Scale the PV forecast ahead by the PV measured in the last 2 hours."
+    ),
+]
 FromOpt = Annotated[str | None, typer.Option("--from", help="Start, ISO-8601 with offset.")]
 ToOpt = Annotated[str | None, typer.Option("--to", help="End (exclusive), ISO-8601.")]
 
@@ -126,6 +132,7 @@ def backtest_command(
     pv_forecast: PvForecastOpt = None,
     pv_calibrate: PvCalibrateOpt = False,
     pv_hedge: PvHedgeOpt = False,
+    pv_inday: PvInDayOpt = False,
 ) -> None:
     """Replay history: what each strategy would have cost, against no battery and perfect."""
     from rich.console import Console
@@ -143,7 +150,7 @@ def backtest_command(
             raise InvalidInput(f"--soc {soc:g}: the starting SOC must be between 0 and 100 %")
         inputs, currency = load_inputs(
             settings, prices, load, export_prices, pv, price_unit, period_from(start, end),
-            (pv_forecast, pv_calibrate, pv_hedge),
+            (pv_forecast, pv_calibrate, pv_hedge, pv_inday),
         )  # fmt: skip
         bt_config = config_from(settings, replan, soc)
         names = strategy_names(strategy or settings.backtest.strategy)
@@ -170,11 +177,12 @@ def load_inputs(
     pv: Path | None,
     price_unit: str | None,
     period: tuple[datetime, datetime] | None,
-    pv_forecast: tuple[Path | None, bool, bool] = (None, False, False),
+    pv_forecast: tuple[Path | None, bool, bool, bool] = (None, False, False, False),
 ) -> tuple[Any, str]:
     """The backtest's inputs from the files (units checked, the currency the prices are in);
     a period with no data at all is an error naming the files. ``pv_forecast``: the
-    archive, calibrate, hedge (``--pv-forecast``, ``--pv-calibrate``, ``--pv-hedge``)."""
+    archive, calibrate, hedge, in-day (``--pv-forecast``, ``--pv-calibrate``, ``--pv-hedge``,
+    ``--pv-inday``)."""
     from optimizer.backtest.suite import DataFiles, inputs_from, pv_archive_of, read_series
     from optimizer.cli.common import currency_for
 

@@ -17,6 +17,7 @@ from optimizer.cli.backtest import (
     PvCalibrateOpt,
     PvForecastOpt,
     PvHedgeOpt,
+    PvInDayOpt,
     PvOpt,
     ToOpt,
     UnitOpt,
@@ -104,6 +105,7 @@ def tune_command(
     pv_forecast: PvForecastOpt = None,
     pv_calibrate: PvCalibrateOpt = False,
     pv_hedge: PvHedgeOpt = False,
+    pv_inday: PvInDayOpt = False,
 ) -> None:
     """Backtest every combination of --param values; rank by the bill; write the best."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -120,7 +122,7 @@ def tune_command(
         for overrides in grid:
             with_overrides(settings, overrides)  # fail fast on a bad key or value
         period = period_from(start, end)
-        pv_options = (pv_forecast, pv_calibrate, pv_hedge)
+        pv_options = (pv_forecast, pv_calibrate, pv_hedge, pv_inday)
         _, currency = load_inputs(
             settings, prices, load, export_prices, pv, price_unit, period, pv_options
         )

@@ -17,6 +17,9 @@ bin with few pairs keeps its parent's factor; bins with fewer than ``min_slots``
 outright. Factors are clipped to ``[0, max_factor]`` and the forecast to ≥ 0 first, so a
 calibrated forecast is never negative. Zero stays zero (a ratio cannot create sunshine).
 
+``InDay`` is the other half, for the hours ahead of now: the PV measured over the last hours
+against what the forecast said for them scales the rest of the day (a damped ratio that fades).
+
 ``walk_forward`` refits every day on the pairs that ended before it: the honest evaluation and
 what the backtest (``--pv-calibrate``) uses. ``benchmarks/pv_calibration.py`` measures it.
 """
@@ -244,3 +247,31 @@ def walk_forward(
         )
         out[rows] = cal.apply_array(index[rows], fv[rows])
     return pd.Series(out, index=f_all.index, name=forecast.name)
+
+
+@dataclass(frozen=True, slots=True)
+class InDay:
+    """The in-day correction: the PV measured over the last ``window_hours`` against what the
+    forecast said for them scales the forecast ahead, by ``damping`` of the ratio (clipped to
+    ``[1/limit, limit]``), fading with ``fade_hours`` (e-folding) over the horizon. Read only
+    where the forecast said at least ``min_kwh`` over the window (daylight)."""
+
+    window_hours: float = 2.0
+    damping: float = 0.7
+    fade_hours: float = 3.0
+    limit: float = 2.0
+    min_kwh: float = 0.05
+
+    def factors(
+        self, measured: FloatArray, forecast: FloatArray, t: int, stop: int, slot_minutes: int
+    ) -> FloatArray:
+        """Factors for slots ``[t, stop)`` from the pairs of the window before ``t``."""
+        window = max(1, round(self.window_hours * 60 / slot_minutes))
+        m, f = measured[max(0, t - window) : t], forecast[max(0, t - window) : t]
+        ok = np.isfinite(m) & np.isfinite(f)
+        if ok.sum() < window / 2 or f[ok].sum() < self.min_kwh:
+            return np.ones(stop - t)
+        ratio = float(np.clip(m[ok].sum() / f[ok].sum(), 1 / self.limit, self.limit))
+        ahead_h = np.arange(stop - t) * slot_minutes / 60.0
+        fade = np.exp(-ahead_h / self.fade_hours)
+        return np.asarray(1.0 + self.damping * (ratio - 1.0) * fade, dtype=np.float64)

@@ -190,11 +190,12 @@ def _args(files: dict[str, Path], *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("extra", [(), ("--pv-calibrate", "--pv-inday")])
 def test_cli_backtest_with_an_archive_writes_the_forecast_used(
-    files: dict[str, Path], tmp_path: Path
+    files: dict[str, Path], tmp_path: Path, extra: tuple[str, ...]
 ) -> None:
     out = tmp_path / "out"
-    args = _args(files, "--pv", str(files["pv"]), "--pv-forecast", str(files["archive"]))
+    args = _args(files, "--pv", str(files["pv"]), "--pv-forecast", str(files["archive"]), *extra)
     result = CliRunner().invoke(app, [*args, "--json", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["lp"]["slots"] == 24
@@ -207,6 +208,7 @@ def test_cli_backtest_with_an_archive_writes_the_forecast_used(
     [
         (("--pv-forecast", "ARCHIVE"), "--pv-forecast needs --pv"),
         (("--pv", "PV", "--pv-calibrate"), "--pv-calibrate needs --pv-forecast"),
+        (("--pv", "PV", "--pv-inday"), "--pv-inday needs --pv-forecast"),
         (("--pv", "PV", "--pv-forecast", "ARCHIVE", "--pv-hedge"), "kwh_p10"),
         (("--pv", "PV", "--pv-forecast", "BAD"), "line 2"),
     ],

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimizer.errors import InvalidInput
-from optimizer.forecast.pvcalibrate import Calibration, CalibrationParams, walk_forward
+from optimizer.forecast.pvcalibrate import Calibration, CalibrationParams, InDay, walk_forward
 
 
 def _sun(index: pd.DatetimeIndex) -> np.ndarray:
@@ -113,3 +113,19 @@ def test_naive_index_is_an_error() -> None:
     series = pd.Series([1.0, 2.0], index=pd.date_range("2024-01-01", periods=2, freq="30min"))
     with pytest.raises(InvalidInput, match="UTC-aware"):
         Calibration.fit(series, series)
+
+
+def test_in_day_scales_ahead_by_the_measured_ratio_and_fades() -> None:
+    inday = InDay(window_hours=2.0, damping=0.5, fade_hours=3.0, limit=2.0)
+    forecast = np.full(20, 1.0)
+    measured = np.r_[np.full(10, 1.5), np.full(10, np.nan)]  # 50 % more sun than forecast
+    factors = inday.factors(measured, forecast, 10, 16, 30)
+    assert factors[0] == pytest.approx(1.25)  # 1 + 0.5 × (1.5 − 1)
+    np.testing.assert_allclose(factors, 1 + 0.25 * np.exp(-np.arange(6) * 0.5 / 3.0))
+    # The future is never read: changing slots from ``t`` on changes nothing.
+    later = measured.copy()
+    later[10:] = 9.0
+    np.testing.assert_array_equal(inday.factors(later, forecast, 10, 16, 30), factors)
+    # Night (the forecast said nothing) and a huge ratio (clipped at ×2).
+    assert (inday.factors(measured, np.zeros(20), 10, 16, 30) == 1).all()
+    assert inday.factors(measured * 100, forecast, 10, 11, 30)[0] == pytest.approx(1.5)
