@@ -8,6 +8,10 @@ battery, hourly re-plan, prices as published. Shares are of the ``perfect`` savi
 optimum with the actual prices, load and PV), as ``backtest`` prints them.
 
     .venv/bin/python benchmarks/pv_year.py [--variants history,elia,actual,...] [--days N]
+        [--start YYYY-MM-DD] [--household lcl|fawkesley]
+
+``--household fawkesley`` uses the pair's own household instead (its load is net import with
+unmetered PV behind the meter: a harder, different case).
 
 Variants: ``history`` (the lagged PV forecast, today's default), ``elia`` (the Elia vintages
 through ``--pv-forecast``: the latest run issued by each decision), ``elia-11h`` (only the 11:00
@@ -51,10 +55,10 @@ ZONE = Settings().planner.timezone
 
 
 def variant_inputs(
-    name: str, settings: Settings, period: tuple[datetime, datetime]
+    name: str, settings: Settings, period: tuple[datetime, datetime], household: str = "lcl"
 ) -> BacktestInputs:
-    """The inputs of one variant."""
-    series = lcl_series(settings)
+    """The inputs of one variant (``household``: ``lcl`` or the pair's own ``fawkesley``)."""
+    series = lcl_series(settings) if household == "lcl" else read_series(FILES, settings)
     series = replace(series, pv_kwh=read_series(replace(FILES, pv=PV), settings).pv_kwh)
     base = inputs_from(series, settings, period)
     archive = read_vintages_csv(VINTAGES)
@@ -84,19 +88,20 @@ def main() -> None:
     parser.add_argument("--variants", default=ALL)
     parser.add_argument("--days", type=int, default=None, help="a shorter slice")
     parser.add_argument("--start", default="2023-01-01", help="the slice's first day (UTC)")
+    parser.add_argument("--household", choices=("lcl", "fawkesley"), default="lcl")
     args = parser.parse_args()
     settings = Settings()
     first = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
     period = (first, first + timedelta(days=args.days) if args.days else END)
     config = config_from(settings)
-    reference = variant_inputs("history", settings, period)
+    reference = variant_inputs("history", settings, period, args.household)
     results, _ = run_strategies(["perfect", "none"], reference, config)
     perfect, none = (float(r.frame["cost"].sum()) for r in results)
     saving = none - perfect
     print(f"{period[0]:%Y-%m-%d} → {period[1]:%Y-%m-%d}: no battery {none:.2f} GBP, perfect "
           f"{perfect:.2f} GBP, exact saving {saving:.2f} GBP")  # fmt: skip
     for name in args.variants.split(","):
-        inputs = variant_inputs(name, settings, period)
+        inputs = variant_inputs(name, settings, period, args.household)
         cpu, wall = time.process_time(), time.perf_counter()
         result = run_backtest(resolve("lp"), inputs, config)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall

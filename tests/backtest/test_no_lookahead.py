@@ -124,27 +124,41 @@ def _vintages(raw: dict[str, pd.Series], seed: int) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def _run_archive(raw: dict[str, pd.Series], archive: pd.DataFrame) -> Recording:
+def _run_archive(
+    raw: dict[str, pd.Series], archive: pd.DataFrame, learn: bool = False
+) -> Recording:
     from optimizer.backtest.pvinputs import with_pv_archive
+    from optimizer.forecast.pvcalibrate import InDay
 
     inputs = prepare_inputs(
         SeriesSet(raw["imp"], raw["load"], raw["exp"], raw["pv"]), utc(START), utc(END), 30
     )
     strategy = Recording()
-    run_backtest(strategy, with_pv_archive(inputs, archive), BacktestConfig(replan="hour"))
+    inputs = with_pv_archive(inputs, archive, calibrate=learn, inday=InDay() if learn else None)
+    run_backtest(strategy, inputs, BacktestConfig(replan="hour"))
     return strategy
 
 
-@pytest.mark.parametrize("decision", [0, 5, 6, 17, 23])
-def test_a_vintage_issued_after_the_decision_leaves_it_unchanged(decision: int) -> None:
+@pytest.mark.parametrize(
+    ("decision", "learn"), [(0, False), (5, False), (6, False), (17, False), (23, False),
+                            (6, True), (17, True)]
+)  # fmt: skip
+def test_a_vintage_issued_after_the_decision_leaves_it_unchanged(
+    decision: int, learn: bool
+) -> None:
+    """``learn``: with ``--pv-calibrate`` and ``--pv-inday``, which read the measured PV too:
+    the PV measured from the decision on is corrupted as well."""
     raw = _raw(3)
     archive = _vintages(raw, 4)
-    baseline = _run_archive(raw, archive)
+    baseline = _run_archive(raw, archive, learn)
     now = pd.Timestamp(baseline.log[decision][0])
     corrupted = archive.copy()
     late = corrupted["issued_utc"] > now
     corrupted.loc[late, "kwh"] = np.random.default_rng(5).uniform(0.0, 3.0, int(late.sum()))
-    again = _run_archive(raw, corrupted)
+    changed = {k: v.copy() for k, v in raw.items()}
+    future = changed["pv"].index >= now
+    changed["pv"][future] = np.random.default_rng(6).uniform(0.0, 3.0, int(future.sum()))
+    again = _run_archive(changed, corrupted, learn)
     for (t0, ctx0, cmd0), (t1, ctx1, cmd1) in zip(
         baseline.log[: decision + 1], again.log[: decision + 1], strict=True
     ):
