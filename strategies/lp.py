@@ -25,8 +25,13 @@ class LpStrategy:
 
     def decide(self, context: DecisionContext) -> Policy:
         """The plan for ``context`` (prices known so far, forecast load/PV; hedged over the
-        load scenarios when the context has them)."""
-        return plan_policy(context.problem(), context.options, scenarios=context.load_scenarios)
+        load and PV scenarios when the context has them)."""
+        return plan_policy(
+            context.problem(),
+            context.options,
+            scenarios=context.load_scenarios,
+            pv_scenarios=context.pv_scenarios,
+        )
 
 
 class PerfectForesight:

@@ -80,6 +80,12 @@ class BacktestInputs:
     #: The load scenarios and their probabilities made at ``t`` for ``[t, end)`` (a plan
     #: that hedges); ``None``: plans stand on the forecast alone.
     load_scenarios_at: Callable[[int, int], tuple[FloatArray, FloatArray]] | None = None
+    #: The PV forecast as known at decision slot ``t`` for slots ``[t, end)`` (an archive of
+    #: issued forecasts, ``optimizer.backtest.pvinputs``); ``None``: ``pv_forecast_kwh``.
+    pv_forecast_at: Callable[[int, int], FloatArray] | None = None
+    #: PV scenarios (paths × slots, kWh) and their probabilities made at ``t`` (plans that
+    #: hedge over the archive's quantiles); ``None``: plans stand on the PV forecast alone.
+    pv_scenarios_at: Callable[[int, int], tuple[FloatArray, FloatArray]] | None = None
 
     @property
     def dt_h(self) -> float:

@@ -86,6 +86,8 @@ class _Recorder:
         self.replanned = np.zeros(n, dtype=bool)
         #: each slot's load forecast as the decision that chose its command believed it
         self.load_forecast = np.full(n, np.nan)
+        #: each slot's PV forecast as the decision that chose its command believed it
+        self.pv_forecast = np.full(n, np.nan)
 
     def record(self, t: int, command: Command, soc_start: float, outcome: SlotOutcome) -> None:
         params = command.parameters or {}
@@ -173,7 +175,13 @@ class _Replay:
 
     def _context(self, t: int, end: int, soc_kwh: float) -> DecisionContext:
         inputs, config = self.inputs, self.config
-        pv = inputs.pv_kwh if self.perfect else inputs.pv_forecast_kwh
+        if self.perfect:
+            pv = inputs.pv_kwh[t:end]
+        elif inputs.pv_forecast_at is not None:
+            pv = inputs.pv_forecast_at(t, end)
+        else:
+            pv = inputs.pv_forecast_kwh[t:end]
+        self.rec.pv_forecast[t:end] = pv
         if self.perfect:
             load = inputs.load_kwh[t:end]
         elif inputs.load_forecast_at is not None:
@@ -184,6 +192,9 @@ class _Replay:
         scenarios = None
         if not self.perfect and inputs.load_scenarios_at is not None:
             scenarios = inputs.load_scenarios_at(t, end)
+        pv_scenarios = None
+        if not self.perfect and inputs.pv_scenarios_at is not None:
+            pv_scenarios = inputs.pv_scenarios_at(t, end)
         battery = config.battery
         soc_pct = min(100.0, max(0.0, battery.pct(soc_kwh)))
         return DecisionContext(
@@ -192,12 +203,13 @@ class _Replay:
             price_import_per_kwh=inputs.price_import[t:end],
             price_export_per_kwh=inputs.price_export[t:end],
             load_kwh=load,
-            pv_kwh=pv[t:end],
+            pv_kwh=pv,
             soc_pct=soc_pct,
             battery=battery,
             grid=config.grid,
             options=config.options,
             load_scenarios=scenarios,
+            pv_scenarios=pv_scenarios,
         )
 
     def frame(self) -> pd.DataFrame:
@@ -209,7 +221,7 @@ class _Replay:
                 "price_export_per_kwh": inputs.price_export,
                 "load_forecast_kwh": rec.load_forecast,
                 "load_kwh": inputs.load_kwh,
-                "pv_forecast_kwh": inputs.pv_forecast_kwh,
+                "pv_forecast_kwh": rec.pv_forecast,
                 "pv_kwh": inputs.pv_kwh,
                 "action": rec.action,
                 "command": rec.command,

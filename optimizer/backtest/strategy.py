@@ -48,6 +48,9 @@ class DecisionContext:
     #: Load paths (paths × slots, kWh) around ``load_kwh`` and their probabilities, when
     #: ``forecast.hedge_scenarios`` asks the plan to hedge (``None``: plan on ``load_kwh``).
     load_scenarios: tuple[FloatArray, FloatArray] | None = None
+    #: PV paths (paths × slots, kWh) around ``pv_kwh`` and their probabilities, when the PV
+    #: forecast has quantiles and the backtest hedges over them (``None``: plan on ``pv_kwh``).
+    pv_scenarios: tuple[FloatArray, FloatArray] | None = None
 
     @property
     def n(self) -> int:

@@ -22,12 +22,14 @@ from optimizer.backtest.data import (
     prepare_inputs,
 )
 from optimizer.backtest.engine import BacktestConfig, BacktestResult, Progress, run_backtest
+from optimizer.backtest.pvinputs import with_pv_archive
 from optimizer.backtest.registry import resolve
 from optimizer.backtest.report import end_energy_credit, end_value_per_kwh, summary
 from optimizer.config import Settings
-from optimizer.csvdata import read_energy_csv, read_prices_csv
+from optimizer.csvdata import read_energy_csv, read_prices_csv, read_vintages_csv
 from optimizer.errors import InvalidInput
 from optimizer.forecast.load import load_forecaster
+from optimizer.forecast.pvcalibrate import InDay
 from optimizer.planning import PlanOptions
 from optimizer.timeseries import to_slots
 
@@ -43,6 +45,44 @@ class DataFiles:
     export_prices: Path | None = None
     pv: Path | None = None
     price_unit: str | None = None  # None: the files' unit column, else tariff.csv_unit
+    #: an archive of issued PV forecasts (``issued_utc,start_utc,end_utc,kwh[,kwh_p10,kwh_p90]``)
+    pv_forecast: Path | None = None
+    #: calibrate the archive's forecasts on the measured PV, walk-forward (``--pv-calibrate``)
+    pv_calibrate: bool = False
+    #: plan over the archive's P10/forecast/P90 as PV scenarios (``--pv-hedge``)
+    pv_hedge: bool = False
+    #: scale the forecast ahead by the PV measured in the last hours (``--pv-inday``)
+    pv_inday: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PvArchive:
+    """A read PV forecast archive and how the backtest uses it (``optimizer.backtest.pvinputs``)."""
+
+    frame: pd.DataFrame
+    calibrate: bool = False
+    hedge: bool = False
+    inday: bool = False
+
+
+def pv_archive_of(files: DataFiles) -> PvArchive | None:
+    """The archive named by ``files.pv_forecast`` read and checked (``None``: not given).
+
+    Raises ``InvalidInput`` naming the option for a bad file, for ``--pv-forecast`` without
+    ``--pv`` (the measured PV settles the bill) and for ``--pv-calibrate``/``--pv-hedge``/
+    ``--pv-inday`` without ``--pv-forecast``.
+    """
+    if files.pv_forecast is None:
+        flags = (("--pv-calibrate", files.pv_calibrate), ("--pv-hedge", files.pv_hedge),
+                 ("--pv-inday", files.pv_inday))  # fmt: skip
+        for flag, on in flags:
+            if on:
+                raise InvalidInput(f"{flag} needs --pv-forecast FILE (an archive of forecasts)")
+        return None
+    if files.pv is None:
+        raise InvalidInput("--pv-forecast needs --pv FILE: the measured PV settles the bill")
+    frame = read_vintages_csv(files.pv_forecast, "--pv-forecast")
+    return PvArchive(frame, files.pv_calibrate, files.pv_hedge, files.pv_inday)
 
 
 def _energy(path: Path, option: str, minutes: int) -> pd.Series:
@@ -93,10 +133,14 @@ def default_period(series: SeriesSet) -> tuple[datetime, datetime]:
 
 
 def inputs_from(
-    series: SeriesSet, settings: Settings, period: tuple[datetime, datetime] | None = None
+    series: SeriesSet,
+    settings: Settings,
+    period: tuple[datetime, datetime] | None = None,
+    pv_archive: PvArchive | None = None,
 ) -> BacktestInputs:
     """Aligned inputs and forecasts for ``period`` (default: the files' common span); a period
-    without a single slot that has every input is an error (never a table of zeros)."""
+    without a single slot that has every input is an error (never a table of zeros). With
+    ``pv_archive`` each decision reads the PV forecast issued by its time."""
     start, end = period or default_period(series)
     bt, fc = settings.backtest, settings.forecast
     inputs = prepare_inputs(
@@ -110,6 +154,11 @@ def inputs_from(
             f"{start:%Y-%m-%dT%H:%MZ} to {end:%Y-%m-%dT%H:%MZ}: no slot has all the inputs "
             f"(missing: {missing}); the files cover {_coverage(series)}"
         )
+    if pv_archive is not None:
+        inputs = with_pv_archive(
+            inputs, pv_archive.frame, pv_archive.calibrate, pv_archive.hedge,
+            settings.planner.timezone, inday=InDay() if pv_archive.inday else None,
+        )  # fmt: skip
     return inputs
 
 

@@ -36,6 +36,29 @@ UnitOpt = Annotated[
         "column, else tariff.csv_unit (p/kWh). The currency follows it."
     ),
 ]
+PvForecastOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Archive of issued PV forecasts (issued_utc,start_utc,end_utc,kwh[,kwh_p10,"
+        "kwh_p90]): each decision reads the latest vintage issued by its time; needs --pv."
+    ),
+]
+PvCalibrateOpt = Annotated[
+    bool,
+    typer.Option(
+        "--pv-calibrate", help="Calibrate the archive's forecasts on the measured PV, walk-forward."
+    ),
+]
+PvHedgeOpt = Annotated[
+    bool,
+    typer.Option("--pv-hedge", help="Plan over the archive's P10/forecast/P90 as PV scenarios."),
+]
+PvInDayOpt = Annotated[
+    bool,
+    typer.Option(
+        "--pv-inday", help="Scale the PV forecast ahead by the PV measured in the last 2 hours."
+    ),
+]
 FromOpt = Annotated[str | None, typer.Option("--from", help="Start, ISO-8601 with offset.")]
 ToOpt = Annotated[str | None, typer.Option("--to", help="End (exclusive), ISO-8601.")]
 
@@ -125,6 +148,10 @@ def backtest_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write slot CSVs, summary.json, PNGs.")] = None,
+    pv_forecast: PvForecastOpt = None,
+    pv_calibrate: PvCalibrateOpt = False,
+    pv_hedge: PvHedgeOpt = False,
+    pv_inday: PvInDayOpt = False,
 ) -> None:
     """Replay history: what each strategy would have cost, against no battery and perfect."""
     from rich.console import Console
@@ -142,8 +169,9 @@ def backtest_command(
             raise InvalidInput(f"--soc {soc:g}: the starting SOC must be between 0 and 100 %")
         with interrupted_writes_nothing("backtest"):
             inputs, currency = load_inputs(
-                settings, prices, load, export_prices, pv, price_unit, period_from(start, end)
-            )
+                settings, prices, load, export_prices, pv, price_unit, period_from(start, end),
+                (pv_forecast, pv_calibrate, pv_hedge, pv_inday),
+            )  # fmt: skip
             bt_config = config_from(settings, replan, soc)
             names = strategy_names(strategy or settings.backtest.strategy)
             with progress_bar(len(inputs.index) * len(names)) as advance:
@@ -169,16 +197,20 @@ def load_inputs(
     pv: Path | None,
     price_unit: str | None,
     period: tuple[datetime, datetime] | None,
+    pv_forecast: tuple[Path | None, bool, bool, bool] = (None, False, False, False),
 ) -> tuple[Any, str]:
     """The backtest's inputs from the files (units checked, the currency the prices are in);
-    a period with no data at all is an error naming the files."""
-    from optimizer.backtest.suite import DataFiles, inputs_from, read_series
+    a period with no data at all is an error naming the files. ``pv_forecast``: the
+    archive, calibrate, hedge, in-day (``--pv-forecast``, ``--pv-calibrate``, ``--pv-hedge``,
+    ``--pv-inday``)."""
+    from optimizer.backtest.suite import DataFiles, inputs_from, pv_archive_of, read_series
     from optimizer.cli.common import currency_for
 
-    files = DataFiles(prices, load, export_prices, pv, price_unit)
+    files = DataFiles(prices, load, export_prices, pv, price_unit, *pv_forecast)
+    archive = pv_archive_of(files)
     series = read_series(files, settings)
     currency = currency_for(settings, series.price_unit)
-    return inputs_from(series, settings, period), currency
+    return inputs_from(series, settings, period, archive), currency
 
 
 def register(app: typer.Typer) -> None:

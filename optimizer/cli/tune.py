@@ -14,6 +14,10 @@ from optimizer.cli.backtest import (
     FromOpt,
     LoadOpt,
     PricesOpt,
+    PvCalibrateOpt,
+    PvForecastOpt,
+    PvHedgeOpt,
+    PvInDayOpt,
     PvOpt,
     ToOpt,
     UnitOpt,
@@ -68,13 +72,14 @@ def _evaluate(
     from optimizer.backtest.suite import (
         config_from,
         inputs_from,
+        pv_archive_of,
         read_series,
         run_strategies,
         with_overrides,
     )
 
     tuned = with_overrides(settings, overrides)
-    inputs = inputs_from(read_series(files, tuned), tuned, period)
+    inputs = inputs_from(read_series(files, tuned), tuned, period, pv_archive_of(files))
     _, summaries = run_strategies([strategy], inputs, config_from(tuned))
     return {"overrides": overrides, **summaries[0]}
 
@@ -121,6 +126,10 @@ def tune_command(
     best_out: Annotated[Path, typer.Option(help="Where to write the best settings (TOML).")] = Path(
         "tuned.toml"
     ),
+    pv_forecast: PvForecastOpt = None,
+    pv_calibrate: PvCalibrateOpt = False,
+    pv_hedge: PvHedgeOpt = False,
+    pv_inday: PvInDayOpt = False,
 ) -> None:
     """Backtest every combination of --param values; rank by the bill; write the best."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -137,8 +146,11 @@ def tune_command(
         for overrides in grid:
             with_overrides(settings, overrides)  # fail fast on a bad key or value
         period = period_from(start, end)
-        _, currency = load_inputs(settings, prices, load, export_prices, pv, price_unit, period)
-        files = DataFiles(prices, load, export_prices, pv, price_unit)
+        pv_options = (pv_forecast, pv_calibrate, pv_hedge, pv_inday)
+        _, currency = load_inputs(
+            settings, prices, load, export_prices, pv, price_unit, period, pv_options
+        )
+        files = DataFiles(prices, load, export_prices, pv, price_unit, *pv_options)
         err_console().print(f"tune: {len(grid)} backtests of {strategy} on {workers} processes",
                           highlight=False)  # fmt: skip
         with (

@@ -20,7 +20,7 @@ from optimizer.domain import BatterySpec, GridSpec, PlanSlot, Timetable
 from optimizer.errors import InfeasiblePlan
 from optimizer.planning.dp import CostToGo, cost_to_go, optimal_path
 from optimizer.planning.gate import check_timetable
-from optimizer.planning.hedge import hedged_cost_to_go
+from optimizer.planning.hedge import hedged_cost_to_go, scenario_pairs
 from optimizer.planning.inputs import PlanOptions, Problem, build_problem, terminal_value_per_kwh
 from optimizer.planning.policy import Policy
 from optimizer.planning.solution import LpSolution
@@ -113,14 +113,19 @@ def _cost_to_go(problem: Problem, value: float) -> CostToGo | None:
 
 
 def _hedged(
-    problem: Problem, scenarios: tuple[FloatArray, FloatArray] | None, value: float
+    problem: Problem,
+    scenarios: tuple[FloatArray, FloatArray] | None,
+    value: float,
+    pv_scenarios: tuple[FloatArray, FloatArray] | None = None,
 ) -> CostToGo | None:
-    """The cost-to-go hedged over ``(load paths, weights)`` (``None``: no scenarios, or one
+    """The cost-to-go hedged over ``(load paths, weights)`` and ``(PV paths, weights)``
+    (every pair of a load and a PV path, weights multiplied; ``None``: no scenarios, or one
     of them cannot be supplied: the plan then stands on the forecast alone)."""
-    if scenarios is None or len(scenarios[0]) < 2:
+    paths = scenario_pairs(problem, scenarios, pv_scenarios)
+    if paths is None:
         return None
     try:
-        hedged = hedged_cost_to_go(problem, scenarios[0], scenarios[1], value)
+        hedged = hedged_cost_to_go(problem, paths[0], paths[2], value, pvs=paths[1])
     except InfeasiblePlan:
         return None
     if hedged is None or not np.isfinite(hedged.to_go[0].at(np.array([problem.soc_start_kwh]))[0]):
@@ -133,17 +138,19 @@ def plan_policy(
     options: PlanOptions,
     with_path: bool = False,
     scenarios: tuple[FloatArray, FloatArray] | None = None,
+    pv_scenarios: tuple[FloatArray, FloatArray] | None = None,
 ) -> Policy:
     """The policy of an already checked ``Problem``: its exact cost-to-go and command choice.
 
     ``with_path`` builds the forecast path's rows on the way (for a timetable). ``scenarios``
     (load paths × slots in kWh, and their probabilities) make the cost-to-go their expected
-    one (``optimizer.planning.hedge``) where the import limit cannot bind.
+    one (``optimizer.planning.hedge``) where the import limit cannot bind; ``pv_scenarios``
+    (PV paths × slots in kWh, and their probabilities) likewise.
     Raises ``InfeasiblePlan`` naming the slot that cannot be supplied.
     """
     value = terminal_value_per_kwh(problem, options.terminal_soc_value)
     roomy = _with_slack(problem)
-    hedged = _hedged(problem, scenarios, value) if roomy is None else None
+    hedged = _hedged(problem, scenarios, value, pv_scenarios) if roomy is None else None
     backward = (
         hedged or (_cost_to_go(roomy, value) if roomy else None) or _cost_to_go(problem, value)
     )
@@ -159,7 +166,9 @@ def plan_policy(
             problem.load_kwh - problem.pv_kwh <= problem.grid.max_import_kw * problem.dt_h + 1e-9
         )
     )
-    if idle_feasible and policy.walk_cost() > no_battery_cost(problem) + 1e-9:
+    # A hedged plan is made for the scenarios, not the point forecast: it may pay on the
+    # forecast to be ready for the dull or busy case, so it is not compared on the forecast.
+    if hedged is None and idle_feasible and policy.walk_cost() > no_battery_cost(problem) + 1e-9:
         # The device's whole-percent targets and power steps can, rarely, undo a marginal
         # gain; doing nothing is then the better executable plan, so never act worse than it
         # (where doing nothing is possible at all: a load above the import limit needs the

@@ -1,4 +1,4 @@
-"""A cost-to-go that hedges over load scenarios (issue 13: plans that expect forecasts to err).
+"""A cost-to-go that hedges over load (and PV) scenarios: plans that expect forecasts to err.
 
 The expected least cost from every stored energy over a few weighted load paths is the weighted
 mean of each path's exact cost-to-go (each a piecewise-linear function from
@@ -35,15 +35,44 @@ def mean_pwl(functions: list[Pwl], weights: FloatArray) -> Pwl | None:
     return simplify(x, y)
 
 
+def scenario_pairs(
+    problem: Problem,
+    loads: tuple[FloatArray, FloatArray] | None,
+    pvs: tuple[FloatArray, FloatArray] | None,
+) -> tuple[FloatArray, FloatArray, FloatArray] | None:
+    """Every pair of a load path and a PV path as ``(loads, pvs, weights)`` (paths × slots,
+    kWh; weights multiplied). A side without scenarios is its forecast with weight 1.
+    ``None`` when there are fewer than two pairs (nothing to hedge)."""
+    one = np.ones(1)
+    load_paths, load_w = loads if loads is not None else (problem.load_kwh[None, :], one)
+    pv_paths, pv_w = pvs if pvs is not None else (problem.pv_kwh[None, :], one)
+    if len(load_paths) * len(pv_paths) < 2:
+        return None
+    grid_i, grid_j = np.meshgrid(
+        np.arange(len(load_paths)), np.arange(len(pv_paths)), indexing="ij"
+    )
+    i, j = grid_i.ravel(), grid_j.ravel()
+    return load_paths[i], pv_paths[j], np.asarray(load_w[i] * pv_w[j], dtype=np.float64)
+
+
 def hedged_cost_to_go(
-    problem: Problem, loads: FloatArray, weights: FloatArray, terminal_value: float
+    problem: Problem,
+    loads: FloatArray,
+    weights: FloatArray,
+    terminal_value: float,
+    pvs: FloatArray | None = None,
 ) -> CostToGo | None:
     """The weighted mean cost-to-go of ``problem`` over the load paths ``loads`` (paths ×
-    slots, kWh); ``None`` when the paths leave no energy that all of them can start a slot with.
+    slots, kWh) and, when given, the PV paths ``pvs`` that go with them (same shape); ``None``
+    when the paths leave no energy that all of them can start a slot with.
 
     Raises ``InfeasiblePlan`` when a path cannot be supplied within the grid's limits.
     """
-    passes = [cost_to_go(replace(problem, load_kwh=load), terminal_value) for load in loads]
+    pv_paths = pvs if pvs is not None else [problem.pv_kwh] * len(loads)
+    passes = [
+        cost_to_go(replace(problem, load_kwh=load, pv_kwh=pv), terminal_value)
+        for load, pv in zip(loads, pv_paths, strict=True)
+    ]
     to_go: list[Pwl] = []
     for t in range(problem.n + 1):
         mean = mean_pwl([p.to_go[t] for p in passes], weights)

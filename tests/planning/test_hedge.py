@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
 from optimizer.domain import BatterySpec, GridSpec
-from optimizer.planning import PlanOptions, Problem, build_problem, plan_policy
+from optimizer.planning import PlanOptions, Policy, Problem, build_problem, plan_policy
 from optimizer.planning.device import apply_command
 from optimizer.planning.dp import cost_to_go
-from optimizer.planning.hedge import hedged_cost_to_go, mean_pwl
+from optimizer.planning.hedge import hedged_cost_to_go, mean_pwl, scenario_pairs
 from optimizer.planning.pwl import Pwl
 from tests.planning.conftest import series
 
@@ -84,3 +85,45 @@ def test_a_hedged_plan_stores_for_the_likely_evenings_and_expects_to_pay_less() 
     assert plain_stored == pytest.approx(1.0 / 0.92, abs=0.05)
     assert hedged_stored == pytest.approx(1.8 * 0.92, abs=0.02)
     assert hedged_bill < plain_bill - 0.05  # 0.299 against 0.368 GBP
+
+
+def test_pv_scenarios_pair_with_every_load_scenario() -> None:
+    problem = _problem(0.5)
+    loads = (np.stack([problem.load_kwh * 0.5, problem.load_kwh * 1.5]), np.array([0.4, 0.6]))
+    pvs = (np.stack([problem.pv_kwh, problem.pv_kwh + 1, problem.pv_kwh + 2]),
+           np.array([0.25, 0.5, 0.25]))  # fmt: skip
+    pairs = scenario_pairs(problem, loads, pvs)
+    assert pairs is not None
+    load_paths, pv_paths, weights = pairs
+    assert load_paths.shape == pv_paths.shape == (6, problem.n)
+    assert weights.sum() == pytest.approx(1.0)
+    assert weights[1] == pytest.approx(0.4 * 0.5)
+    np.testing.assert_allclose(pv_paths[1], problem.pv_kwh + 1)
+    only_pv = scenario_pairs(problem, None, pvs)
+    assert only_pv is not None
+    np.testing.assert_allclose(only_pv[0], np.stack([problem.load_kwh] * 3))
+    assert scenario_pairs(problem, None, None) is None
+
+
+def test_a_plan_hedged_over_pv_stores_for_a_dull_evening() -> None:
+    """The evening's PV is either 0 or 1 kWh a slot (forecast: the mean, 0.5) against a load
+    of 0.5: the plain plan expects the PV to cover it and stores nothing; the hedged plan
+    stores for the dull case at the cheap price."""
+    problem = _problem(0.5)
+    sunny = np.array([0.0, 1.0, 1.0])
+    forecast = replace(problem, pv_kwh=sunny / 2)
+    plain = plan_policy(forecast, OPTIONS)
+    hedged = plan_policy(
+        forecast,
+        OPTIONS,
+        pv_scenarios=(np.stack([np.zeros(3), sunny]), np.array([0.5, 0.5])),
+    )
+    start = forecast.soc_start_kwh
+
+    def stored(policy: Policy) -> float:
+        command = policy.choose(0, start).command
+        out = apply_command(command, start, 0.0, 0.0, forecast.dt_h, BATTERY, forecast.grid)
+        return out.soc_end_kwh
+
+    assert stored(plain) < 0.05
+    assert stored(hedged) > 0.4
