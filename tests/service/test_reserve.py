@@ -3,9 +3,10 @@
 The simulated xStorage keeps its factory backup level (0 %), below the 10 % reserve; its house
 draws 2.4 kW, twelve times what its history says (0.1 kWh per half hour), from 20 % SOC at
 the start of a dear evening (before: self-consumption on the forecast, then re-plans on the
-SOC drift that chose it again, took the battery to 0 %). The simulator's exact SOC, step by step, never falls below the reserve
-once the service has chosen a command; the service says at start-up, in the log and in the
-status page's warnings, that the backup level is below the reserve.
+SOC drift that chose it again, took the battery to 6.4 %). The simulator's exact SOC, step by
+step, never falls below the reserve once the service has chosen a command; the service says at
+start-up, in the log and in the status page's warnings, that the backup level is below the
+reserve.
 """
 
 from __future__ import annotations
