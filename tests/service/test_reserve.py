@@ -17,7 +17,9 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
+from optimizer.domain import DeviceCommand
 from optimizer.integrations.switch import OptimiserSwitch
+from optimizer.service.decision import Limits, fallback_command
 from optimizer.service.observe import ObservedService
 from tests.service.conftest import MakeHarness, local
 
@@ -35,7 +37,7 @@ def test_a_house_far_above_its_history_never_goes_below_the_reserve_by_a_chosen_
 ) -> None:
     start = local("2023-10-15 16:00")
     end = local("2023-10-15 22:00")
-    h = make_harness(start, soc_pct=20.0, load_w=2400.0)
+    h = make_harness(start, soc_pct=20.0, load_w=2400.0, sim_overrides={"backup_pct": 0.0})
     h.store.save_series("load", _history(pd.Timestamp(start)), "history")
     assert h.settings.battery.min_soc_pct == RESERVE and h.sim.device.battery.backup_pct == 0.0
     plain = h.start_service()
@@ -68,10 +70,22 @@ def test_a_backup_level_at_the_reserve_is_not_warned_about(
     make_harness: MakeHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
     start = local("2023-10-15 12:00")
-    h = make_harness(start, soc_pct=60.0, sim_overrides={"backup_pct": RESERVE})
+    h = make_harness(start, soc_pct=60.0)  # the harness's device keeps the reserve
     service = h.start_service()
     with caplog.at_level(logging.WARNING, logger="optimizer"):
         h.run_until(start + timedelta(hours=1))
     assert service.device_backup_pct == RESERVE
     assert not [r for r in caplog.records if "bmsBackupLevel" in r.getMessage()]
     assert service.limits.self_consumption_safe_pct == float("-inf")
+
+
+def test_the_self_consumption_fallback_holds_where_it_could_reach_the_reserve() -> None:
+    limits = Limits(self_consumption_safe_pct=57.6)
+    assert (
+        fallback_command(limits, 0.2, 80.0).command is DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION
+    )
+    for soc in (57.0, 20.0, None):  # None: no fresh reading
+        assert fallback_command(limits, 0.2, soc).command is DeviceCommand.SET_BASIC_MODE
+    assert (
+        fallback_command(Limits(), 0.2, None).command is DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION
+    )
