@@ -1,12 +1,20 @@
 """The planner's exact model solved by dynamic programming over stored energy, without an LP.
 
 Only the stored energy links one slot to the next. For a change ``x = E[t] - E[t-1]`` (kWh in
-the battery) the cheapest way to run slot ``t`` under the one-direction rule has a closed form:
-the battery's AC flow follows the sign of ``x`` (charge ``x / eta_c`` or discharge
-``-x * eta_d``), one meter nets house, PV and battery into either import or export, and PV may
-be curtailed. That slot cost ``f_t(x)`` is piecewise linear. The cost-to-go
+the battery) slot ``t`` runs under the one-direction rule as the device runs it: the battery's
+AC flow follows the sign of ``x`` (charge ``x / eta_c`` or discharge ``-x * eta_d``), one meter
+nets house, PV and battery into either import or export, and PV is curtailed only where the
+device curtails it (``optimizer.planning.device``): the surplus beyond the grid's export limit.
+That slot cost ``f_t(x)`` is piecewise linear. The device's one other way to curtail is an
+export limit of 0 W (``SET_VARIABLE_GRID_INJECTION``): the battery takes what PV surplus it can
+(``min(surplus, max_charge_kw × dt, room to 100 %)``, never a discharge, never grid energy),
+the rest is curtailed, nothing crosses the meter. It pays only at a negative export price with
+PV above the load, and its change depends on ``E`` itself, so there ``W_t`` is also the lower
+of ``W_{t+1}`` at where that mode leaves ``E`` (``_limit_to_go``). PV is never curtailed
+otherwise: the device cannot (a relaxation that could would promise what no command does).
+The cost-to-go
 
-    W_t(E) = min over x of  f_t(x) + W_{t+1}(E + x),      W_n(E) = -terminal_value * E
+    W_t(E) = min( min over x of f_t(x) + W_{t+1}(E + x),  limit_t(E) ),  W_n(E) = -value * E
 
 is then piecewise linear too (not convex where prices make wasting energy pay, which is where
 the LP needs binaries). It is computed exactly, not on a grid: for a fixed ``E`` the minimum is
@@ -61,6 +69,8 @@ class _Flows:
         b = problem.battery
         self.eta_c, self.eta_d = b.charge_efficiency, b.discharge_efficiency
         self.discharge_cost = b.cycle_cost_per_kwh + TIE_BREAK_PER_KWH
+        self.capacity = b.capacity_kwh
+        self.charge_max = b.max_charge_kw * problem.dt_h
 
     def ac(self, x: FloatArray) -> FloatArray:
         """Battery AC energy (charge > 0, discharge < 0) for stored-energy change ``x``."""
@@ -74,42 +84,15 @@ class _Flows:
         ac = self.ac(x)
         return np.where(ac >= 0, TIE_BREAK_PER_KWH * ac, -self.discharge_cost * ac)
 
-    @staticmethod
-    def meter(net: FloatArray, s: _Slot) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Meter flow (import > 0) at the lowest end, the highest end and zero of the window
-        curtailment allows (``net`` is the flow with all PV used); +inf cost where impossible."""
-        low = np.maximum(net, -s.export_cap)
-        high = np.minimum(net + s.pv, s.import_cap)
-        possible = low <= high + X_TOL
-        zero = np.where(possible & (low <= X_TOL) & (high >= -X_TOL), 0.0, np.nan)
-        low, high = np.where(possible, low, np.nan), np.where(possible, high, np.nan)
-        return low, high, zero
-
-    @staticmethod
-    def money(g: FloatArray, s: _Slot) -> FloatArray:
-        cost = np.where(g >= 0, s.price_import * g, s.price_export * g)
-        return np.where(np.isnan(g), np.inf, cost)
-
     def stage(self, s: _Slot) -> Pwl:
-        """The slot cost ``f(x)`` (currency) as an exact piecewise-linear function."""
-        if s.price_import >= 0 and s.price_export >= 0:
-            return self._plain_stage(s)
-        net0 = s.load - s.pv  # meter flow with all PV used and the battery idle
-        kinks_g = np.array(
-            [-s.export_cap, -s.export_cap - s.pv, 0.0, -s.pv, s.import_cap - s.pv, s.import_cap]
-        )
-        points = np.concatenate([[s.x_low, s.x_high, 0.0], self.stored(kinks_g - net0)])
-        points = np.unique(np.clip(points, s.x_low, s.x_high))
-        net = net0 + self.ac(points)
-        low, high, zero = self.meter(net, s)
-        battery = self.battery_cost(points)
-        values = np.vstack([self.money(g, s) for g in (low, high, zero)]) + battery
-        return lower_envelope(points, values)
+        """The slot cost ``f(x)`` (currency) as an exact piecewise-linear function, as the
+        device runs the slot: all the PV is used and the meter flow is
+        ``max(net, -export_cap)`` (the inverter curtails only beyond the export limit), so the
+        kinks are where the battery turns, the meter turns and export reaches its limit."""
+        return self._plain_stage(s)
 
     def _plain_stage(self, s: _Slot) -> Pwl:
-        """``stage`` where no price is negative: using all the PV and exporting as much as the
-        limit allows is always cheapest, so the meter flow is ``max(net, -export_cap)`` and the
-        kinks are where the battery turns, the meter turns and export reaches its limit."""
+        """``stage``: the meter flow ``max(net, -export_cap)`` at the kinks."""
         net0 = s.load - s.pv
         eta_c, eta_d = self.eta_c, self.eta_d
         xs = [s.x_low, s.x_high]
@@ -132,13 +115,15 @@ class _Flows:
         value, where NumPy's call overhead dominates)."""
         ac = x / self.eta_c if x >= 0 else x * self.eta_d
         net = s.load - s.pv + ac
-        low, high = max(net, -s.export_cap), min(net + s.pv, s.import_cap)
-        options = [low, high] if low <= high + X_TOL else [low]
-        if low <= X_TOL and high >= -X_TOL:
-            options.append(0.0)
-        costs = [s.price_import * g if g >= 0 else s.price_export * g for g in options]
-        g = options[costs.index(min(costs))]  # the lowest end first: no curtailment on a tie
+        g = max(net, -s.export_cap)  # the device curtails only beyond the export limit
         return max(ac, 0.0), max(-ac, 0.0), max(g, 0.0), max(-g, 0.0), g - net
+
+    def limit_flows(self, energy: float, s: _Slot) -> tuple[float, float]:
+        """The export limit of 0 W from ``energy`` kWh stored: (battery AC charge, curtailed)
+        kWh, as ``device.export_limit_ac_kwh`` plays it."""
+        surplus = s.pv - s.load
+        charge = max(0.0, min(surplus, self.charge_max, (self.capacity - energy) / self.eta_c))
+        return charge, surplus - charge
 
 
 def _slots(problem: Problem) -> list[_Slot]:
@@ -190,6 +175,63 @@ def _step(stage: Pwl, after: Pwl, soc_low: float, soc_high: float) -> Pwl | None
         return lower_envelope(grid, np.vstack([from_after, from_stage]))
     except InfeasiblePlan:
         return None
+
+
+#: Where the export limit's reach ends inside the domain, ``W`` jumps; it is kept continuous by
+#: a piece this wide (kWh) that climbs from the mode's value to the other options' value.
+JUMP_KWH = 1e-6
+
+
+def has_limit(s: _Slot) -> bool:
+    """Whether the export limit of 0 W can pay in slot ``s``: PV above the load at a negative
+    export price (at any other price exporting the surplus costs no more than curtailing it)."""
+    return s.pv > s.load + X_TOL and s.price_export < 0
+
+
+def _limit_to_go(flows: _Flows, s: _Slot, after: Pwl, window: Window) -> Pwl | None:
+    """``W_{t+1}`` at the energy the export limit of 0 W leaves from each ``E`` in
+    ``[window.floor, window.high]``, plus the tie-break on what it stores: from ``E`` the
+    battery ends at ``min(E + delta, capacity)`` with ``delta = eta_c × min(surplus,
+    max_charge)``. Only where that end is in ``after``'s domain and not above ``window.high``
+    (the mode charges to 100 %; above ``max_soc_pct`` it is not an option). ``None``: nowhere."""
+    delta = flows.eta_c * min(s.pv - s.load, flows.charge_max)
+    top = min(window.high, float(after.x[-1]))
+    low = max(window.floor, float(after.x[0]) - delta)
+    high = min(top, flows.capacity) - delta
+    xs: list[FloatArray] = []
+    ys: list[FloatArray] = []
+    if high >= low - X_TOL:
+        shifted = after.x - delta
+        x = np.concatenate([[low], shifted[(shifted > low + X_TOL) & (shifted < high - X_TOL)]])
+        x = np.append(x, max(low, high))
+        xs.append(x)
+        ys.append(after.at(x + delta) + TIE_BREAK_PER_KWH * delta / flows.eta_c)
+    full = flows.capacity
+    if top >= full - X_TOL:  # the mode fills the battery and stops: E' = capacity
+        first = max(full - delta, window.floor)
+        x = np.array([first, full]) if full - first > X_TOL else np.array([full])
+        xs.append(x)
+        ys.append(after.at(np.array([full]))[0] + TIE_BREAK_PER_KWH * (full - x) / flows.eta_c)
+    if not xs:
+        return None
+    return simplify(np.concatenate(xs), np.concatenate(ys))
+
+
+def _with_limit(options: Pwl, limit: Pwl | None) -> Pwl:
+    """The lower of ``options`` (``W`` of the battery changes) and ``limit``, kept continuous
+    where ``limit``'s domain ends inside ``options``' (a ``JUMP_KWH`` wide climb)."""
+    if limit is None:
+        return options
+    x, y = limit.x, limit.y
+    for end, step in ((0, -JUMP_KWH), (-1, JUMP_KWH)):
+        beyond = float(x[end]) + step
+        reach = float(options.at(np.array([beyond]))[0])
+        if np.isfinite(reach) and reach > float(y[end]) + 1e-12:
+            x, y = (np.append(x, beyond), np.append(y, reach)) if end else (
+                np.insert(x, 0, beyond), np.insert(y, 0, reach))  # fmt: skip
+    grid = np.unique(np.concatenate([options.x, x]))
+    values = np.vstack([options.at(grid), Pwl(x, y).at(grid)])
+    return lower_envelope(grid, values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +318,10 @@ def cost_to_go(problem: Problem, terminal_value: float) -> CostToGo:
     ends = np.array([window.floor, window.ceiling])
     to_go = [Pwl(ends, -terminal_value * ends)]
     for t in range(problem.n - 1, -1, -1):
-        to_go.append(_window_step(stages[t], to_go[-1], window))
+        step = _window_step(stages[t], to_go[-1], window)
+        if has_limit(slots[t]):
+            step = _with_limit(step, _limit_to_go(flows, slots[t], to_go[-1], window))
+        to_go.append(step)
     to_go.reverse()
     return CostToGo(to_go, stages, slots)
 
@@ -324,12 +369,19 @@ def _forward(
         totals = stage.at(candidates - energy) + after.at(candidates)
         k = int(np.argmin(totals))
         expected = float(np.interp(energy, to_go[t].x, to_go[t].y))
+        nxt = float(candidates[k])
+        row = flows.settle(nxt - energy, slots[t])
+        if has_limit(slots[t]) and energy <= window.high + X_TOL:
+            charge, curtail = flows.limit_flows(energy, slots[t])
+            end = energy + charge * flows.eta_c
+            limit = TIE_BREAK_PER_KWH * charge + float(after.at(np.array([end]))[0])
+            if end <= window.high + X_TOL and limit < float(totals[k]) - 1e-12:
+                nxt, row, totals[k] = end, (charge, 0.0, 0.0, 0.0, curtail), limit
         if not totals[k] <= expected + 1e-6 * max(1.0, abs(expected)):
             raise SolverError(
                 f"dynamic programme: path breaks at slot {t} ({totals[k]} > {expected})"
             )
-        nxt = float(candidates[k])
-        rows[t] = flows.settle(nxt - energy, slots[t])
+        rows[t] = row
         soc[t] = energy = nxt
     return LpSolution(
         charge_kwh=rows[:, 0],

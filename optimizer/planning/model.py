@@ -174,14 +174,23 @@ def starts_outside_window(problem: Problem) -> bool:
     return not b.kwh(b.min_soc_pct) <= problem.soc_start_kwh <= b.kwh(b.max_soc_pct)
 
 
+def curtailment_may_pay(problem: Problem) -> bool:
+    """True when some slot has PV at a negative import or export price: there the LP's free
+    ``curtail`` column could pay, which the device cannot do (it curtails only beyond the export
+    limit or under an export limit of 0 W, ``optimizer.planning.dp``)."""
+    negative = (problem.price_import < 0) | (problem.price_export < 0)
+    return bool(np.any((problem.pv_kwh > 0) & negative))
+
+
 def solve(problem: Problem, terminal_value: float, solver: str = "highs") -> LpSolution:
     """Optimal schedule of ``problem``; raises ``InfeasiblePlan`` or ``SolverError``.
 
     A start outside the SOC window makes the bounds depend on the path (never charged back
     above ``max_soc_pct``, never discharged below ``min_soc_pct``), which an LP cannot state:
-    the exact dynamic programme decides then.
+    the exact dynamic programme decides then; so it does where the LP could curtail PV in a way
+    the device cannot (``curtailment_may_pay``).
     """
-    if starts_outside_window(problem):
+    if starts_outside_window(problem) or curtailment_may_pay(problem):
         return solve_dp(problem, terminal_value)
     model = _Model(problem, terminal_value)
     used = _run(model, solver)

@@ -10,10 +10,18 @@ forecast) plus ``W_{t+1}`` of the energy it leaves is least:
 * charge at ``p`` % (5..100 in 5 % steps) to a whole-percent target, discharge likewise;
 * self-consumption (``SET_MAXIMIZE_AUTO_CONSUMPTION``: follows the real house load; where on
   the forecast it would leave the planning window, which the device does not know, it is not
-  an option);
+  an option). Its floor is the device's backup level (``battery.backup_pct``, the device's
+  ``bmsBackupLevel``), not the owner's reserve (``min_soc_pct``): where the backup level is
+  below the reserve, self-consumption is an option only from an SOC that no load can take
+  below the reserve within the slot (``reserve_safe_from_kwh``: the SOC less the most the
+  battery can discharge in the slot, ``max_discharge_kw × dt / discharge_efficiency``, stays
+  at or above the reserve plus ``READING_MARGIN_PCT``). Nearer the reserve a forced
+  discharge (its target, never below the reserve, is its floor) or basic mode serves instead;
 * basic mode (battery idle);
-* at a negative export price with PV surplus, an export limit of 0 W
-  (``SET_VARIABLE_GRID_INJECTION``): the battery takes the surplus, the rest is curtailed.
+* an export limit of 0 W (``SET_VARIABLE_GRID_INJECTION``: the battery takes the PV surplus,
+  the rest is curtailed, never a discharge) where PV is forecast above the load and either the
+  export price is negative (the only curtailment the device can do) or self-consumption is
+  not reserve-safe (it then stores the real surplus as self-consumption would).
 
 ``W`` is piecewise linear and not convex where prices make wasting energy pay, so it is
 evaluated exactly at every option's end energy rather than through one marginal price. Options
@@ -32,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from optimizer import commands
-from optimizer.domain import Action, Command, DeviceCommand, PlanSlot
+from optimizer.domain import Action, BatterySpec, Command, DeviceCommand, PlanSlot
 from optimizer.planning.device import (
     MAX_POWER_PCT,
     POWER_STEP_PCT,
@@ -56,6 +64,9 @@ EDGE_MARGIN_PCT = 1.0
 LOOK_AHEAD_SLOTS = 2
 #: A grid flow may exceed its limit by this much (kWh, numerical slack).
 GRID_TOL_KWH = 1e-6
+#: The device reports whole-percent SOC: the true SOC may lie this far below the one measured,
+#: so self-consumption keeps this much more above the reserve (% of capacity).
+READING_MARGIN_PCT = 0.5
 
 _SC, _BASIC, _LIMIT = range(3)
 _MAX_STEPS = MAX_POWER_PCT / POWER_STEP_PCT
@@ -134,6 +145,8 @@ class Policy:
             | (-net + b.max_discharge_kw * dt > self._export_cap)
         ).tolist()
         self._kwh_per_pct = b.capacity_kwh / 100.0
+        #: Self-consumption is reserve-safe from this SOC up (kWh; -inf: from any SOC).
+        self._sc_safe_from_kwh = reserve_safe_from_kwh(b, dt)
         self._top_pct = math.floor(b.max_soc_pct + 1e-9)
         self._bottom_pct = math.ceil(b.min_soc_pct - 1e-9)
 
@@ -188,7 +201,7 @@ class Policy:
         load, pv = self._load[t], self._pv[t]
         modes = [_SC, _BASIC]
         acs = [self_consumption_ac_kwh(soc, load, pv, dt, b), 0.0]
-        if pv > load and self._price_export[t] < 0:
+        if pv > load and (self._price_export[t] < 0 or soc < self._sc_safe_from_kwh):
             modes.append(_LIMIT)
             acs.append(export_limit_ac_kwh(0.0, soc, load, pv, dt, b))
         targets, n_up = self._targets(soc)
@@ -254,6 +267,8 @@ class Policy:
         )
         if outside.any():
             score[:modes][outside] = np.inf
+        if soc_kwh < self._sc_safe_from_kwh:  # a load above the forecast could reach the floor
+            score[options.modes.index(_SC)] = np.inf
         if self._may_break_limits[t]:
             feasible = (imp <= self._import_cap + GRID_TOL_KWH) & (
                 exp <= self._export_cap + GRID_TOL_KWH
@@ -335,6 +350,20 @@ class Policy:
             slots.append(slot_row(self.problem, t, soc, choice.command, choice.outcome))
             soc = choice.outcome.soc_end_kwh
         return slots
+
+
+def reserve_safe_from_kwh(battery: BatterySpec, dt_h: float) -> float:
+    """The least stored energy (kWh) from which self-consumption cannot take the battery below
+    the reserve (``min_soc_pct``) in a slot of ``dt_h`` hours whatever the house draws: the
+    reserve plus ``READING_MARGIN_PCT`` plus the most the battery can discharge in the slot
+    (``max_discharge_kw × dt_h``, AC, taken from store at ``discharge_efficiency``). ``-inf``
+    where the device's own floor (``backup_pct``, its ``bmsBackupLevel``) is at or above the
+    reserve: the device then keeps the reserve itself."""
+    b = battery
+    if b.backup_pct >= b.min_soc_pct - 1e-9:
+        return -math.inf
+    drain_kwh = b.max_discharge_kw * dt_h / b.discharge_efficiency
+    return b.kwh(b.min_soc_pct + READING_MARGIN_PCT) + drain_kwh
 
 
 def slot_row(

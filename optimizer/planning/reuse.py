@@ -30,7 +30,14 @@ import pulp
 
 from optimizer.domain import BatterySpec, GridSpec
 from optimizer.planning.inputs import Problem
-from optimizer.planning.model import _Model, _solver, exact_solution, solve, starts_outside_window
+from optimizer.planning.model import (
+    _Model,
+    _solver,
+    curtailment_may_pay,
+    exact_solution,
+    solve,
+    starts_outside_window,
+)
 from optimizer.planning.solution import LpSolution, both_directions
 from optimizer.timeseries import FloatArray, IntArray
 
@@ -143,7 +150,9 @@ class ModelCache:
 
     def solve(self, problem: Problem, terminal_value: float, solver: str = "highs") -> LpSolution:
         """Optimal schedule of ``problem``; raises ``InfeasiblePlan`` or ``SolverError``."""
-        if solver == "highs" and not starts_outside_window(problem):
+        if solver == "highs" and not (
+            starts_outside_window(problem) or curtailment_may_pay(problem)
+        ):
             solution = self._model(problem, terminal_value).solve(problem, terminal_value)
             if isinstance(solution, LpSolution):
                 self.reused += 1

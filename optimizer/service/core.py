@@ -38,7 +38,7 @@ import pandas as pd
 from optimizer import commands
 from optimizer.backtest.registry import resolve
 from optimizer.device.models import EnergyFlow
-from optimizer.domain import Command, DeviceCommand, PlanSlot
+from optimizer.domain import BatterySpec, Command, DeviceCommand, PlanSlot
 from optimizer.errors import (
     CredentialsRejected,
     DeviceError,
@@ -65,6 +65,7 @@ from optimizer.service.outbox import Outbox
 from optimizer.service.planner import Plan, make_plan, slot_start
 from optimizer.service.pvfeed import PvFeed
 from optimizer.service.pvforecast import PvWatch
+from optimizer.service.reserve import backup_warning, planning_battery, self_consumption_safe_pct
 from optimizer.service.wiring import Deps
 from optimizer.store.records import CommandRecord, Reading
 
@@ -150,6 +151,9 @@ class Service:
         self._last_saved: datetime | None = None
         self._dry_logged: tuple[datetime | None, dict[str, object]] | None = None
         self.fatal: CredentialsRejected | None = None
+        #: The device's backup level (%), as last read; ``None`` until known.
+        self.device_backup_pct: float | None = None
+        self._backup_asked = False
         self.real: Callable[[], float] = time.monotonic  # physical seconds (tests inject)
         self._accepted_real: float | None = None
         self._accepted_id: str | None = None
@@ -278,10 +282,33 @@ class Service:
             window = mode.window(self.settings.planner.timezone, now)
             ends = window[1] if window else None
         flow = status.energy_flow
+        self._note_backup(flow.battery_backup_level_pct)
         self.reading = Observation(now, flow.soc_pct, status.current_mode_raw, ends)
         self._note_confirmation()
         self._save_reading(status.current_mode_raw, flow, now)
         return True
+
+    def _note_backup(self, level_pct: float | None) -> None:
+        """Take the device's backup level from the status, or once from ``GET /api/settings``
+        where the status lacks it; say when it is not the reserve (``service.reserve``)."""
+        if level_pct is None and self.device_backup_pct is None and not self._backup_asked:
+            self._backup_asked = True
+            try:
+                level_pct = self.deps.device.settings().backup_level_pct
+            except (DeviceError, ValueError) as exc:
+                log.warning("device backup level: not read from /api/settings (%s)", exc)
+        if level_pct is None or level_pct == self.device_backup_pct:
+            return
+        self.device_backup_pct = level_pct
+        safe = self_consumption_safe_pct(self.battery(), self.settings.planner.slot_minutes)
+        self.limits = replace(self.limits, self_consumption_safe_pct=safe)
+        warning = backup_warning(level_pct, self.settings.battery.min_soc_pct, safe)
+        if warning:
+            log.warning(warning)
+
+    def battery(self) -> BatterySpec:
+        """The battery the plans are made for (``[battery]``, the measured backup level)."""
+        return planning_battery(self.settings, self.device_backup_pct)
 
     def _note_confirmation(self) -> None:
         """The status shows the command the device accepted (that very record, when the device
@@ -339,7 +366,7 @@ class Service:
             return
         soc = self.reading.soc_pct
         try:
-            plan = make_plan(self.store, self.settings, now, soc, self.strategy)
+            plan = make_plan(self.store, self.settings, now, soc, self.strategy, self.battery())
         except (InvalidInput, InfeasiblePlan, SolverError, StoreError) as exc:
             log.warning("re-plan (%s) failed: %s", why, exc)
             return

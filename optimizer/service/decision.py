@@ -19,13 +19,17 @@ order:
 
 The fallback mode (rules 1-3) is ``limits.fallback_mode``, except at a negative import price,
 where self-consumption would discharge the battery to avoid being paid to import: then the
-fallback holds the battery in basic mode.
+fallback holds the battery in basic mode. Self-consumption discharges to the device's backup
+level, which may lie below the reserve: then it is the fallback only from a fresh SOC at or
+above ``limits.self_consumption_safe_pct`` (where no load reaches the reserve within a slot,
+``optimizer.planning.policy.reserve_safe_from_kwh``); else the fallback is basic mode.
 
 SOC is in percent, times are aware UTC datetimes, durations in seconds.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -82,6 +86,9 @@ class Limits:
     # seconds) *and* ``confirm_real_s`` real seconds is a read-back mismatch (logged, counted).
     confirm_window_s: float = 600.0
     confirm_real_s: float = 10.0
+    #: SOC (%) from which self-consumption cannot reach the reserve within a slot (-inf: the
+    #: device's backup level keeps the reserve itself, or it is not known to be below it).
+    self_consumption_safe_pct: float = float("-inf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,12 +127,21 @@ class Decision:
     fallback: bool = False
 
 
-def fallback_command(limits: Limits, import_price: float | None = None) -> Command:
+def fallback_command(
+    limits: Limits, import_price: float | None = None, soc_pct: float | None = None
+) -> Command:
     """The fallback mode for one hour (the device returns to its default mode after that);
-    basic mode (hold) at a negative ``import_price``."""
+    basic mode (hold) at a negative ``import_price``, and instead of self-consumption where it
+    could take the battery below the reserve (``soc_pct``: the fresh measured SOC, ``None``
+    when there is none)."""
     if import_price is not None and import_price < 0:
         return Command(DeviceCommand.SET_BASIC_MODE, 1, None)
-    return Command(DeviceCommand(limits.fallback_mode), 1, None)
+    mode = DeviceCommand(limits.fallback_mode)
+    guarded = math.isfinite(limits.self_consumption_safe_pct)
+    unsafe = soc_pct is None or soc_pct < limits.self_consumption_safe_pct
+    if mode is DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION and guarded and unsafe:
+        return Command(DeviceCommand.SET_BASIC_MODE, 1, None)
+    return Command(mode, 1, None)
 
 
 def current_slot(slots: Sequence[PlannedSlot], now: datetime) -> PlannedSlot | None:
@@ -171,7 +187,8 @@ def _wanted(
     import_price: float | None = None,
 ) -> Decision:
     """Rules 1-4: the command this slot should run, or a re-plan."""
-    fallback = fallback_command(limits, import_price)
+    fresh = None if is_stale(reading, now, limits) or reading is None else reading.soc_pct
+    fallback = fallback_command(limits, import_price, fresh)
     if slot is None:
         return Decision(Verb.SEND, fallback, "no valid plan or prices for now", fallback=True)
     if progress.readback_failures >= limits.max_readback_failures:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from optimizer.backtest.strategy import DecisionContext, SlotChooser, Strategy, as_chooser
 from optimizer.config import Settings
-from optimizer.domain import PlanSlot, Timetable
+from optimizer.domain import BatterySpec, PlanSlot, Timetable
 from optimizer.errors import InvalidInput
 from optimizer.forecast.grid import series_from
 from optimizer.forecast.lagged import lagged_mean
@@ -171,9 +171,15 @@ class Plan:
 
 
 def make_plan(
-    store: Store, settings: Settings, now: datetime, soc_pct: float, strategy: Strategy
+    store: Store,
+    settings: Settings,
+    now: datetime,
+    soc_pct: float,
+    strategy: Strategy,
+    battery: BatterySpec | None = None,
 ) -> Plan:
-    """A plan from the current slot, starting at the measured ``soc_pct``, by ``strategy``."""
+    """A plan from the current slot, starting at the measured ``soc_pct``, by ``strategy``;
+    ``battery`` (default: ``settings.battery``) carries the device's measured backup level."""
     start = slot_start(now, settings.planner.slot_minutes)
     imports, exports = stored_prices(store, settings, start)
     index = pd.DatetimeIndex(imports.index)
@@ -181,7 +187,8 @@ def make_plan(
     options = options_for(settings, len(index))
     soc = min(100.0, max(0.0, soc_pct))
     problem = build_problem(
-        imports, exports, made.load, made.pv, settings.battery.spec(), settings.grid.spec(), soc,
+        imports, exports, made.load, made.pv, battery or settings.battery.spec(),
+        settings.grid.spec(), soc,
         start, options,
     )  # fmt: skip
     context = DecisionContext(

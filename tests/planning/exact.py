@@ -3,6 +3,13 @@
 Written from the model's equations (see optimizer/planning/model.py's docstring), not from its
 code: every slot gets both binaries, the matrix is built by hand, and scipy (not PuLP) drives
 the solver. Used to check that the planner's objective is the true optimum.
+
+Curtailment as the device does it (``curtail="device"``, from ``docs`` of the xStorage API and
+``optimizer/planning/device.py``'s control laws, written here as constraints): PV is curtailed
+only (H) where the meter exports at the grid's export limit (no import then), or (L) in the
+export limit of 0 W (``SET_VARIABLE_GRID_INJECTION``): no import, no export, no discharge, the
+battery takes the PV surplus and curtails only what it cannot take, i.e. when it charges at
+full power (A) or is full (F). ``curtail="free"`` is the relaxation: any PV may be curtailed.
 """
 
 from __future__ import annotations
@@ -13,15 +20,17 @@ from scipy.sparse import lil_matrix
 
 from optimizer.planning.inputs import Problem
 
-# Per-slot variable layout: flows, stored energy, curtailment, the two direction binaries, and
-# the phase P (1 while a start outside the SOC window may still be outside it).
-C, D, I, E, S, U, Y, Z, P = range(9)
-W = 9
-ROWS = 10
+# Per-slot variable layout: flows, stored energy, curtailment, the two direction binaries, the
+# phase P (1 while a start outside the SOC window may still be outside it), and the curtailment
+# binaries: H export at the grid limit, L export limit 0 W, A full charge power, F battery full.
+C, D, I, E, S, U, Y, Z, P, H, L, A, F = range(13)
+W = 13
+ROWS = 19
 
 
-def exact_objective(problem: Problem, terminal_value: float) -> float:
-    """Optimal objective of the full MILP (binaries in every slot); inf when infeasible."""
+def exact_objective(problem: Problem, terminal_value: float, curtail: str = "device") -> float:
+    """Optimal objective of the full MILP (binaries in every slot); inf when infeasible.
+    ``curtail``: ``"device"`` (only as the device curtails) or ``"free"`` (the relaxation)."""
     n, dt, b, g = problem.n, problem.dt_h, problem.battery, problem.grid
     col = lambda t, k: t * W + k  # noqa: E731
     cost = np.zeros(n * W)
@@ -47,6 +56,7 @@ def exact_objective(problem: Problem, terminal_value: float) -> float:
         ]
         low[col(t, S)], high[col(t, S)] = s_low, s_high
         high[col(t, P)] = 1 if (below or above) else 0
+        high[[col(t, k) for k in (H, L, A, F)]] = 1
     cost[col(n - 1, S)] -= terminal_value
     rows = lil_matrix((ROWS * n, n * W))
     lo, hi = np.zeros(ROWS * n), np.zeros(ROWS * n)
@@ -80,8 +90,9 @@ def exact_objective(problem: Problem, terminal_value: float) -> float:
             rows[r + 3 + offset, col(t, k)] = 1
             rows[r + 3 + offset, col(t, bin_)] = cap if flip else -cap
             lo[r + 3 + offset], hi[r + 3 + offset] = -np.inf, cap if flip else 0
+        _curtail_rows(rows, lo, hi, r, t, problem, curtail)
     integrality = np.zeros(n * W)
-    integrality[[col(t, k) for t in range(n) for k in (Y, Z, P)]] = 1
+    integrality[[col(t, k) for t in range(n) for k in (Y, Z, P, H, L, A, F)]] = 1
     result = milp(
         cost,
         constraints=LinearConstraint(rows.tocsr(), lo, hi),
@@ -126,3 +137,37 @@ def _window_rows(
         hi[r + 9] = cap
     else:
         hi[r + 9] = 0
+
+
+def _curtail_rows(
+    rows: lil_matrix,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    r: int,
+    t: int,
+    problem: Problem,
+    curtail: str,
+) -> None:
+    """Rows ``r + 10 .. r + 18``: where the device curtails (see the module docstring)."""
+    b, g, dt = problem.battery, problem.grid, problem.dt_h
+    col = lambda k: t * W + k  # noqa: E731
+    pv = float(problem.pv_kwh[t])
+    i_max, d_max, c_max = g.max_import_kw * dt, b.max_discharge_kw * dt, b.max_charge_kw * dt
+    e_max = g.max_export_kw * dt if g.export_allowed else 0.0
+    lo[r + 10 : r + 19], hi[r + 10 : r + 19] = -np.inf, 0.0
+    # u <= pv (H + A + F): curtailed only at the export limit or by the 0 W limit's battery
+    for k, v in ((U, 1.0), (H, -pv), (A, -pv), (F, -pv)):
+        rows[r + 10, col(k)] = v
+    if curtail == "free":
+        hi[r + 10] = np.inf
+    # H: export at the limit (e >= e_max H) and no import; L: no import, export, discharge
+    rows[r + 11, col(E)], rows[r + 11, col(H)] = -1.0, e_max
+    rows[r + 12, col(I)], rows[r + 12, col(H)], rows[r + 12, col(L)] = 1.0, i_max, i_max
+    hi[r + 12] = i_max
+    rows[r + 13, col(E)], rows[r + 13, col(L)], hi[r + 13] = 1.0, e_max, e_max
+    rows[r + 14, col(D)], rows[r + 14, col(L)], hi[r + 14] = 1.0, d_max, d_max
+    # A: charging at full power; F: full (stored >= capacity); both only in the 0 W limit
+    rows[r + 15, col(C)], rows[r + 15, col(A)] = -1.0, c_max
+    rows[r + 16, col(S)], rows[r + 16, col(F)] = -1.0, b.capacity_kwh
+    rows[r + 17, col(A)], rows[r + 17, col(L)] = 1.0, -1.0
+    rows[r + 18, col(F)], rows[r + 18, col(L)] = 1.0, -1.0

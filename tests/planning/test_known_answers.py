@@ -127,10 +127,11 @@ def test_discharge_wire_form_follows_the_setting(start: datetime) -> None:
 
 def test_house_only_discharge_follows_the_real_load(start: datetime) -> None:
     # 0.06 kWh of dear load per slot needs ~0.13 kW of discharge, below the 5 % (180 W)
-    # minimum: the device's self-consumption mode covers exactly the house, whatever it draws.
+    # minimum: the device's self-consumption mode covers exactly the house, whatever it draws
+    # (from 80 %, where no load can take it below the reserve within the slot).
     prices = series([0.40] * 2)
     load = series([0.06] * 2)
-    timetable = plan(prices, None, load, None, BATTERY, GRID, 50, start, NO_END_VALUE)
+    timetable = plan(prices, None, load, None, BATTERY, GRID, 80, start, NO_END_VALUE)
     first = timetable.slots[0]
     assert first.command.command is DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION
     assert first.action is Action.DISCHARGE

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from optimizer.config import (
+    BatterySettings,
     DeviceSettings,
     PvSettings,
     ServiceSettings,
@@ -38,6 +39,7 @@ from tests.conftest import DATA
 from tests.tariffs.fakeapi import FakeApi, OctopusRates, Reply, agile_rows, serve
 
 PASSWORD = "S3rvice-pa55word-never-logged"
+RESERVE_PCT = 10.0  # battery.min_soc_pct's default
 PRODUCT = "AGILE-TEST"
 EXPORT_PRODUCT = "AGILE-OUT-TEST"
 IMPORT_PATH = f"/products/{PRODUCT}/electricity-tariffs/E-1R-{PRODUCT}-C/standard-unit-rates/"
@@ -172,7 +174,10 @@ def make_harness(tmp_path: Path) -> Iterator[MakeHarness]:
         pv: PvSettings | None = None,
     ) -> Harness:
         clock = SimClock(start, speed=speed)  # 0: manual (``run_until`` steps it)
-        config = SimConfig(password=PASSWORD, soc_pct=soc_pct, **(sim_overrides or {}))
+        # The device keeps the reserve itself (backup level = min_soc_pct, as the start-up
+        # warning advises); tests/service/test_reserve.py runs the factory level (0 %).
+        overrides = {"backup_pct": RESERVE_PCT} | (sim_overrides or {})
+        config = SimConfig(password=PASSWORD, soc_pct=soc_pct, **overrides)
         house = profile or ConstantProfile(load=load_w, pv=0.0)
         sim = Simulator(config, clock=clock, profile=house).start()
         server = serve()
@@ -187,6 +192,7 @@ def make_harness(tmp_path: Path) -> Iterator[MakeHarness]:
 
             api.routes[path] = route
         settings = Settings(
+            battery=BatterySettings(backup_pct=RESERVE_PCT),
             tariff=tariff_settings(api),
             store=StoreSettings(url=store_url or f"sqlite:///{tmp_path / 'history.db'}"),
             device=DeviceSettings(**sim.client_settings().model_dump()),

@@ -14,7 +14,7 @@ from strategies.heuristics import CheapestSlots, NoBattery
 from strategies.lp import LpStrategy
 
 
-def _context(export_price: float) -> DecisionContext:
+def _context(export_price: float, battery: BatterySpec | None = None) -> DecisionContext:
     # Two cheap slots, then two dear ones with 1 kWh of house load each; no PV.
     index = pd.date_range(datetime(2023, 6, 1, tzinfo=UTC), periods=4, freq="30min", tz="UTC")
     return DecisionContext(
@@ -25,7 +25,7 @@ def _context(export_price: float) -> DecisionContext:
         load_kwh=np.array([0.0, 0.0, 1.0, 1.0]),
         pv_kwh=np.zeros(4),
         soc_pct=10.0,
-        battery=BatterySpec(),
+        battery=battery or BatterySpec(),
         grid=GridSpec(),
         options=PlanOptions(terminal_soc_value="none"),
     )
@@ -37,9 +37,16 @@ def _path_commands(context: DecisionContext) -> list[Command]:
 
 def test_house_only_discharge_follows_the_load() -> None:
     # Export earns nothing, so the plan discharges only to cover the house in slots 2 and 3.
-    commands = _path_commands(_context(0.0))
+    # With the device's backup level at the reserve, self-consumption covers both.
+    commands = _path_commands(_context(0.0, BatterySpec(backup_pct=10.0)))
     assert commands[0].action == "ACTION_CHARGE"
     assert [c.command for c in commands[2:]] == [DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION] * 2
+    # At the factory level (0 %) slot 3 starts at 36 %, from where a load above the forecast
+    # could take self-consumption below the 10 % reserve: a forced discharge to the reserve.
+    factory = _path_commands(_context(0.0))
+    assert factory[2].command is DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION
+    assert factory[3].action == "ACTION_DISCHARGE"
+    assert (factory[3].parameters or {})["soc"] >= 10
 
 
 def test_exporting_discharge_keeps_its_power() -> None:
