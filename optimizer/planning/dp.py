@@ -22,6 +22,7 @@ the same model takes many minutes. ``tests/planning`` check it against an indepe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -40,9 +41,9 @@ from optimizer.planning.solution import TIE_BREAK_PER_KWH, LpSolution
 from optimizer.timeseries import FloatArray
 
 
-@dataclass(frozen=True, slots=True)
-class _Slot:
-    """One slot's data in kWh over the slot and currency per kWh."""
+class _Slot(NamedTuple):
+    """One slot's data in kWh over the slot and currency per kWh (a tuple: cheap to make, and
+    the key of the slot-cost cache)."""
 
     load: float
     pv: float
@@ -146,22 +147,27 @@ def _slots(problem: Problem) -> list[_Slot]:
     flows = _Flows(problem)
     export_cap = grid.max_export_kw * dt if grid.export_allowed else 0.0
     import_cap = grid.max_import_kw * dt
+    # Every slot's limits in two NumPy calls, then plain floats (per-slot arrays cost more).
+    lows = flows.stored(-export_cap - p.load_kwh).tolist()
+    highs = flows.stored(import_cap - p.load_kwh + p.pv_kwh).tolist()
+    loads, pvs = p.load_kwh.tolist(), p.pv_kwh.tolist()
+    imports, exports = p.price_import.tolist(), p.price_export.tolist()
+    most_out = -b.max_discharge_kw * dt / b.discharge_efficiency
+    most_in = b.max_charge_kw * dt * b.charge_efficiency
     out = []
     for t in range(p.n):
-        load, pv = float(p.load_kwh[t]), float(p.pv_kwh[t])
-        limits = flows.stored(np.array([-export_cap - load, import_cap - load + pv]))
-        x_low = max(-b.max_discharge_kw * dt / b.discharge_efficiency, float(limits[0]))
-        x_high = min(b.max_charge_kw * dt * b.charge_efficiency, float(limits[1]))
+        x_low = max(most_out, lows[t])
+        x_high = min(most_in, highs[t])
         if x_low > x_high + X_TOL:
             raise InfeasiblePlan(
                 f"slot {p.index[t].isoformat()}: the grid and battery limits cannot meet the load"
             )
         out.append(
             _Slot(
-                load,
-                pv,
-                float(p.price_import[t]),
-                float(p.price_export[t]),
+                loads[t],
+                pvs[t],
+                imports[t],
+                exports[t],
                 import_cap,
                 export_cap,
                 x_low,
