@@ -260,6 +260,29 @@ def _join(pieces: list[Pwl]) -> Pwl:
     return simplify(x, y)
 
 
+#: Slot costs already built, by slot data and battery model: a plan made an hour after the
+#: last one has mostly the same slots (a rolling horizon), and ``_Flows.stage`` is a pure
+#: function of them. First in, first out beyond ``STAGE_CACHE_SIZE``; the ``Pwl``s are never
+#: modified.
+_STAGE_CACHE: dict[tuple[_Slot, tuple[object, ...]], Pwl] = {}
+STAGE_CACHE_SIZE = 4096
+
+
+def _stages(flows: _Flows, slots: list[_Slot]) -> list[Pwl]:
+    """``[flows.stage(s) for s in slots]``, each built once (``_STAGE_CACHE``)."""
+    model = tuple(vars(flows).values())  # everything the slot cost may depend on besides s
+    cache, out = _STAGE_CACHE, []
+    for s in slots:
+        key = (s, model)
+        stage = cache.get(key)
+        if stage is None:
+            stage = cache[key] = flows.stage(s)
+            if len(cache) > STAGE_CACHE_SIZE:
+                del cache[next(iter(cache))]
+        out.append(stage)
+    return out
+
+
 @dataclass(frozen=True)
 class CostToGo:
     """The backward pass: ``to_go[t]`` is ``W_t`` for ``t = 0..n`` (``W_t(E)``: the least cost,
@@ -278,7 +301,7 @@ def cost_to_go(problem: Problem, terminal_value: float) -> CostToGo:
     """
     window = Window.of(problem)
     flows, slots = _Flows(problem), _slots(problem)
-    stages = [flows.stage(s) for s in slots]
+    stages = _stages(flows, slots)
     ends = np.array([window.floor, window.ceiling])
     to_go = [Pwl(ends, -terminal_value * ends)]
     for t in range(problem.n - 1, -1, -1):

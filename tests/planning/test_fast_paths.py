@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from optimizer.domain import BatterySpec, GridSpec
 from optimizer.errors import InfeasiblePlan
-from optimizer.planning import PlanOptions, Problem, build_problem, plan_policy
+from optimizer.planning import PlanOptions, Problem, build_problem, dp, plan_policy
 from optimizer.planning.device import POWER_STEP_PCT, settle_arrays
 from optimizer.planning.policy import Policy
 from optimizer.planning.pwl import Pwl, restrict, restrict_points
@@ -63,6 +63,51 @@ def _same(a: FloatArray, b: FloatArray) -> bool:
 
 def _same_pwl(a: Pwl, b: Pwl) -> bool:
     return _same(a.x, b.x) and _same(a.y, b.y)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(), st.sampled_from([0.0, 0.1]))
+def test_cached_slot_costs_are_the_ones_built_afresh(problem: Problem, value: float) -> None:
+    dp._STAGE_CACHE.clear()
+    try:
+        cold = dp.cost_to_go(problem, value)
+    except InfeasiblePlan:
+        return
+    warm = dp.cost_to_go(problem, value)  # every slot cost from the cache now
+    flows = dp._Flows(problem)
+    for t, s in enumerate(dp._slots(problem)):
+        fresh = flows.stage(s)
+        assert _same_pwl(cold.stages[t], fresh)
+        assert warm.stages[t] is cold.stages[t]
+    for a, b in zip(cold.to_go, warm.to_go, strict=True):
+        assert _same_pwl(a, b)
+
+
+def test_the_slot_cost_cache_tells_battery_models_apart() -> None:
+    """The same slot with another efficiency or wear cost is another slot cost."""
+    dp._STAGE_CACHE.clear()
+    base = BatterySpec()
+    made = []
+    for battery in (base, BatterySpec(charge_efficiency=0.8), BatterySpec(cycle_cost_per_kwh=0.05)):
+        problem = build_problem(
+            series([0.3]), series([0.05]), series([0.4]), series([0.0]), battery, GridSpec(),
+            50.0, START, PlanOptions(),
+        )  # fmt: skip
+        made.append(dp.cost_to_go(problem, 0.1).stages[0])
+    assert not _same_pwl(made[0], made[1])
+    assert not _same_pwl(made[0], made[2])
+    assert len(dp._STAGE_CACHE) == 3
+
+
+def test_the_slot_cost_cache_stays_bounded() -> None:
+    dp._STAGE_CACHE.clear()
+    loads = np.round(np.linspace(0.0, 1.5, dp.STAGE_CACHE_SIZE + 50), 6)
+    problem = build_problem(
+        series([0.3] * len(loads)), series([0.05] * len(loads)), series(list(loads)),
+        None, BatterySpec(), GridSpec(), 50.0, START, PlanOptions(),
+    )  # fmt: skip
+    dp._stages(dp._Flows(problem), dp._slots(problem))
+    assert len(dp._STAGE_CACHE) == dp.STAGE_CACHE_SIZE
 
 
 increasing = st.lists(
