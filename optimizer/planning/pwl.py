@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from functools import cached_property
 from operator import itemgetter
 
 import numpy as np
@@ -36,21 +35,35 @@ class Pwl:
     x: FloatArray
     y: FloatArray
 
-    @cached_property
+    # Derived arrays are made on first use and kept in the instance's ``__dict__`` (a frozen
+    # dataclass; ``functools.cached_property`` takes a lock on every first use in Python 3.11,
+    # which costs more than these small computations, made for every value function).
+
+    @property
     def _padded(self) -> tuple[FloatArray, FloatArray]:
         """``x``/``y`` with the end values held ``X_TOL`` beyond each end (one ``interp``)."""
-        x = np.concatenate([[self.x[0] - X_TOL], self.x, [self.x[-1] + X_TOL]])
-        y = np.concatenate([[self.y[0]], self.y, [self.y[-1]]])
-        return x, y
+        found: tuple[FloatArray, FloatArray] | None = self.__dict__.get("_padded_xy")
+        if found is None:
+            n = len(self.x)
+            x, y = np.empty(n + 2), np.empty(n + 2)
+            x[1:-1], y[1:-1] = self.x, self.y
+            x[0], x[-1] = self.x[0] - X_TOL, self.x[-1] + X_TOL
+            y[0], y[-1] = self.y[0], self.y[-1]
+            found = self.__dict__["_padded_xy"] = (x, y)
+        return found
 
-    @cached_property
+    @property
     def pieces(self) -> tuple[list[float], list[float]]:
         """Each piece's slope (currency per kWh) and width (kWh), left to right, as plain
         floats (read by ``convex`` and ``convolve``: a handful of pieces, where NumPy's call
         overhead would dominate)."""
-        x, y = self.x.tolist(), self.y.tolist()
-        widths = [x[k + 1] - x[k] for k in range(len(x) - 1)]
-        return [(y[k + 1] - y[k]) / widths[k] for k in range(len(widths))], widths
+        found: tuple[list[float], list[float]] | None = self.__dict__.get("_pieces")
+        if found is None:
+            x, y = self.x.tolist(), self.y.tolist()
+            widths = [x[k + 1] - x[k] for k in range(len(x) - 1)]
+            slopes = [(y[k + 1] - y[k]) / widths[k] for k in range(len(widths))]
+            found = self.__dict__["_pieces"] = (slopes, widths)
+        return found
 
     def at(self, points: FloatArray) -> FloatArray:
         """Values at ``points``; +inf outside the domain (more than ``X_TOL`` beyond an end)."""
