@@ -71,7 +71,7 @@ class Choice:
     score: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every slot a plan walks, frozen costs more
 class _Options:
     """The device options of one slot: the modes (``_SC``, ``_BASIC``, ``_LIMIT``) then the
     forced charges and discharges (power %, target %); ``ac`` is each option's battery AC kWh
@@ -304,7 +304,7 @@ class Policy:
             if not math.isfinite(best):  # nothing meets the limits: the least import (the gate
                 k = int(np.argmin(imp + exp))  # names the slot)
                 break
-            k = int(np.argmax(score <= best + TIE_TOL))
+            k = int((score <= best + TIE_TOL).argmax())
             if not near[k] or self._viable(t + 1, float(soc_end[k]), look_ahead):
                 break
             score[k] = np.inf
