@@ -18,6 +18,7 @@ import json
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Literal
 
 import numpy as np
@@ -116,6 +117,8 @@ class _Replay:
         self.due = _due_flags(inputs.index, config)
         self.rec = _Recorder(len(inputs.index))
         self.decisions = 0
+        #: Slot starts as ``datetime``s, converted once (a pandas lookup per decision costs more).
+        self.starts: list[datetime] = list(inputs.index.to_pydatetime())
 
     def run(self, progress: Progress | None) -> None:
         battery = self.config.battery
@@ -152,11 +155,11 @@ class _Replay:
         """Index just past the last slot known at slot ``t`` (within the segment)."""
         if self.perfect:
             return b
-        until = self.config.publication.known_until(self.inputs.index[t].to_pydatetime())
+        until = self.config.publication.known_until(self.starts[t])
         end = b
         if until is not None:
-            step = pd.Timedelta(minutes=self.inputs.slot_minutes)
-            end = min(b, int((pd.Timestamp(until) - self.inputs.index[0]) / step))
+            step = timedelta(minutes=self.inputs.slot_minutes)
+            end = min(b, int((until - self.starts[0]) / step))
         return min(end, t + self.horizon_slots)
 
     def _decide(self, t: int, b: int, soc_kwh: float) -> SlotChooser:
@@ -198,7 +201,7 @@ class _Replay:
         battery = config.battery
         soc_pct = min(100.0, max(0.0, battery.pct(soc_kwh)))
         return DecisionContext(
-            now=inputs.index[t].to_pydatetime(),
+            now=self.starts[t],
             index=inputs.index[t:end],
             price_import_per_kwh=inputs.price_import[t:end],
             price_export_per_kwh=inputs.price_export[t:end],

@@ -71,7 +71,8 @@ def weekday_rows(
     series: SlotSeries, now: int, targets: IntArray, lags: tuple[int, ...]
 ) -> FloatArray:
     """The same local time ``lags`` days before each target (lags × targets; NaN: unmeasured)."""
-    return np.stack([series.values(series.days_back(targets, k), now) for k in lags])
+    days = np.asarray(lags, dtype=np.int64)[:, None]  # one broadcast call for every lag
+    return series.values(series.days_back(targets[None, :], days), now)
 
 
 def recent_rows(series: SlotSeries, now: int, targets: IntArray, days: int) -> FloatArray:
@@ -79,7 +80,8 @@ def recent_rows(series: SlotSeries, now: int, targets: IntArray, days: int) -> F
     newest first). For a target ``h`` slots ahead the first day is the nearest whole local day
     back that is already in the past at ``now``."""
     first = (targets - now) // series.per_day + 1
-    return np.stack([series.values(series.days_back(targets, first + j), now) for j in range(days)])
+    back = first[None, :] + np.arange(days, dtype=np.int64)[:, None]  # days × targets
+    return series.values(series.days_back(targets[None, :], back), now)
 
 
 def weekday(series: SlotSeries, now: int, targets: IntArray, lags: tuple[int, ...]) -> FloatArray:

@@ -169,7 +169,11 @@ def settle_arrays(
     mode_export_cap_kwh: FloatArray | float,
 ) -> tuple[FloatArray, ...]:
     """``settle`` for many battery energies at once: (charge, discharge, import, export,
-    curtail, soc_end) arrays, kWh."""
+    curtail, soc_end) arrays, kWh.
+
+    Called for every option of every slot a plan walks: each NumPy call on these short arrays
+    costs more than its arithmetic, so the calls are few (a scalar mode cap needs no array).
+    """
     charge, discharge = np.maximum(ac_kwh, 0.0), np.maximum(-ac_kwh, 0.0)
     soc_end = (
         soc_start_kwh
@@ -178,10 +182,18 @@ def settle_arrays(
     )
     net = load_kwh - pv_kwh + ac_kwh
     grid_cap = grid.max_export_kw * dt_h if grid.export_allowed else 0.0
-    cap = np.where(mode_export_cap_kwh >= 0, np.minimum(grid_cap, mode_export_cap_kwh), grid_cap)
-    curtail = np.minimum(np.maximum(-net - cap, 0.0), pv_kwh)
+    if isinstance(mode_export_cap_kwh, float):
+        cap: FloatArray | float = (
+            min(grid_cap, mode_export_cap_kwh) if mode_export_cap_kwh >= 0 else grid_cap
+        )
+    else:
+        cap = np.where(
+            mode_export_cap_kwh >= 0, np.minimum(grid_cap, mode_export_cap_kwh), grid_cap
+        )
+    surplus = -net
+    curtail = np.minimum(np.maximum(surplus - cap, 0.0), pv_kwh)
     imports = np.maximum(net, 0.0)
-    exports = np.maximum(-net - curtail, 0.0)
+    exports = np.maximum(surplus - curtail, 0.0)
     return charge, discharge, imports, exports, np.where(net < 0, curtail, 0.0), soc_end
 
 

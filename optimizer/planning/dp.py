@@ -30,6 +30,7 @@ the same model takes many minutes. ``tests/planning`` check it against an indepe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -48,9 +49,9 @@ from optimizer.planning.solution import TIE_BREAK_PER_KWH, LpSolution
 from optimizer.timeseries import FloatArray
 
 
-@dataclass(frozen=True, slots=True)
-class _Slot:
-    """One slot's data in kWh over the slot and currency per kWh."""
+class _Slot(NamedTuple):
+    """One slot's data in kWh over the slot and currency per kWh (a tuple: cheap to make, and
+    the key of the slot-cost cache)."""
 
     load: float
     pv: float
@@ -131,22 +132,27 @@ def _slots(problem: Problem) -> list[_Slot]:
     flows = _Flows(problem)
     export_cap = grid.max_export_kw * dt if grid.export_allowed else 0.0
     import_cap = grid.max_import_kw * dt
+    # Every slot's limits in two NumPy calls, then plain floats (per-slot arrays cost more).
+    lows = flows.stored(-export_cap - p.load_kwh).tolist()
+    highs = flows.stored(import_cap - p.load_kwh + p.pv_kwh).tolist()
+    loads, pvs = p.load_kwh.tolist(), p.pv_kwh.tolist()
+    imports, exports = p.price_import.tolist(), p.price_export.tolist()
+    most_out = -b.max_discharge_kw * dt / b.discharge_efficiency
+    most_in = b.max_charge_kw * dt * b.charge_efficiency
     out = []
     for t in range(p.n):
-        load, pv = float(p.load_kwh[t]), float(p.pv_kwh[t])
-        limits = flows.stored(np.array([-export_cap - load, import_cap - load + pv]))
-        x_low = max(-b.max_discharge_kw * dt / b.discharge_efficiency, float(limits[0]))
-        x_high = min(b.max_charge_kw * dt * b.charge_efficiency, float(limits[1]))
+        x_low = max(most_out, lows[t])
+        x_high = min(most_in, highs[t])
         if x_low > x_high + X_TOL:
             raise InfeasiblePlan(
                 f"slot {p.index[t].isoformat()}: the grid and battery limits cannot meet the load"
             )
         out.append(
             _Slot(
-                load,
-                pv,
-                float(p.price_import[t]),
-                float(p.price_export[t]),
+                loads[t],
+                pvs[t],
+                imports[t],
+                exports[t],
                 import_cap,
                 export_cap,
                 x_low,
@@ -296,6 +302,29 @@ def _join(pieces: list[Pwl]) -> Pwl:
     return simplify(x, y)
 
 
+#: Slot costs already built, by slot data and battery model: a plan made an hour after the
+#: last one has mostly the same slots (a rolling horizon), and ``_Flows.stage`` is a pure
+#: function of them. First in, first out beyond ``STAGE_CACHE_SIZE``; the ``Pwl``s are never
+#: modified.
+_STAGE_CACHE: dict[tuple[_Slot, tuple[object, ...]], Pwl] = {}
+STAGE_CACHE_SIZE = 4096
+
+
+def _stages(flows: _Flows, slots: list[_Slot]) -> list[Pwl]:
+    """``[flows.stage(s) for s in slots]``, each built once (``_STAGE_CACHE``)."""
+    model = tuple(vars(flows).values())  # everything the slot cost may depend on besides s
+    cache, out = _STAGE_CACHE, []
+    for s in slots:
+        key = (s, model)
+        stage = cache.get(key)
+        if stage is None:
+            stage = cache[key] = flows.stage(s)
+            if len(cache) > STAGE_CACHE_SIZE:
+                del cache[next(iter(cache))]
+        out.append(stage)
+    return out
+
+
 @dataclass(frozen=True)
 class CostToGo:
     """The backward pass: ``to_go[t]`` is ``W_t`` for ``t = 0..n`` (``W_t(E)``: the least cost,
@@ -314,7 +343,7 @@ def cost_to_go(problem: Problem, terminal_value: float) -> CostToGo:
     """
     window = Window.of(problem)
     flows, slots = _Flows(problem), _slots(problem)
-    stages = [flows.stage(s) for s in slots]
+    stages = _stages(flows, slots)
     ends = np.array([window.floor, window.ceiling])
     to_go = [Pwl(ends, -terminal_value * ends)]
     for t in range(problem.n - 1, -1, -1):

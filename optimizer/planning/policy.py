@@ -82,19 +82,37 @@ class Choice:
     score: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every slot a plan walks, frozen costs more
 class _Options:
     """The device options of one slot: the modes (``_SC``, ``_BASIC``, ``_LIMIT``) then the
     forced charges and discharges (power %, target %); ``ac`` is each option's battery AC kWh
-    in that order, ``cap`` the mode's export cap (kWh, -1: none)."""
+    in that order, ``cap`` the mode's export cap (kWh, -1: none). ``need`` is the AC energy
+    (kWh) each forced option needs to reach its target; its power follows from it, computed
+    only for the option a command is made of (``c_power``/``d_power``)."""
 
     modes: list[int]
     ac: FloatArray
     cap: FloatArray | float
-    c_power: FloatArray
+    need: FloatArray
+    step_kwh: float
     c_target: FloatArray
-    d_power: FloatArray
     d_target: FloatArray
+
+    @property
+    def powers(self) -> FloatArray:
+        """Each forced option's power (%): the least 5 % step that moves ``need``, 5..100."""
+        steps = np.ceil(self.need / self.step_kwh - 1e-9).clip(1.0, _MAX_STEPS)
+        return np.asarray(steps * POWER_STEP_PCT, dtype=np.float64)
+
+    @property
+    def c_power(self) -> FloatArray:
+        """The charges' powers (%)."""
+        return self.powers[: len(self.c_target)]
+
+    @property
+    def d_power(self) -> FloatArray:
+        """The discharges' powers (%)."""
+        return self.powers[len(self.c_target) :]
 
 
 class Policy:
@@ -147,6 +165,9 @@ class Policy:
         self._kwh_per_pct = b.capacity_kwh / 100.0
         #: Self-consumption is reserve-safe from this SOC up (kWh; -inf: from any SOC).
         self._sc_safe_from_kwh = reserve_safe_from_kwh(b, dt)
+        #: Every whole percent 0..100 and its stored energy (kWh), sliced for the targets.
+        self._pcts = np.arange(101, dtype=np.float64)
+        self._pct_kwh = self._pcts * self._kwh_per_pct
         self._top_pct = math.floor(b.max_soc_pct + 1e-9)
         self._bottom_pct = math.ceil(b.min_soc_pct - 1e-9)
 
@@ -172,21 +193,32 @@ class Policy:
 
     # -- options ----------------------------------------------------------------------------
 
-    def _targets(self, soc: float) -> tuple[FloatArray, int]:
+    def _targets(self, soc: float) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """Whole-percent targets of the forced options from ``soc`` kWh: charges up to the first
         whole percent beyond what full power reaches in the slot, then discharges likewise
-        (that last target of each side is the full-power option); and how many charges."""
+        (that last target of each side is the full-power option); as (charge targets,
+        discharge targets) in %, then the same as stored kWh (``target × capacity / 100``)."""
         b = self.problem.battery
         soc_pct = soc / self._kwh_per_pct
         up = (soc + self._most_charge_kwh * b.charge_efficiency) / self._kwh_per_pct
         down = (soc - self._most_discharge_kwh / b.discharge_efficiency) / self._kwh_per_pct
-        charges = np.arange(
-            math.floor(soc_pct + 1e-9) + 1, min(math.ceil(up - 1e-9), self._top_pct) + 1
+        c_first, c_stop = (
+            math.floor(soc_pct + 1e-9) + 1,
+            min(math.ceil(up - 1e-9), self._top_pct) + 1,
         )
-        discharges = np.arange(
-            math.ceil(soc_pct - 1e-9) - 1, max(math.floor(down + 1e-9), self._bottom_pct) - 1, -1
-        )
-        return np.concatenate((charges, discharges)).astype(float), len(charges)
+        d_first = math.ceil(soc_pct - 1e-9) - 1
+        d_stop = max(math.floor(down + 1e-9), self._bottom_pct) - 1
+        pcts, kwh = self._pcts, self._pct_kwh
+        if c_first >= 0 and d_first <= 100 and c_stop <= 101 and d_stop >= -1:
+            # Slices of the whole-percent table (the same values as computing them).
+            up_slice = slice(c_first, c_stop)
+            down_slice = slice(d_first, d_stop if d_stop >= 0 else None, -1)
+            if d_first <= d_stop:
+                down_slice = slice(0, 0)
+            return pcts[up_slice], pcts[down_slice], kwh[up_slice], kwh[down_slice]
+        charges = np.arange(c_first, c_stop).astype(float)
+        discharges = np.arange(d_first, d_stop, -1).astype(float)
+        return charges, discharges, charges * self._kwh_per_pct, discharges * self._kwh_per_pct
 
     def _options(self, t: int, soc: float) -> _Options:
         """Slot ``t``'s options from ``soc`` kWh: the modes first (self-consumption, basic,
@@ -204,23 +236,27 @@ class Policy:
         if pv > load and (self._price_export[t] < 0 or soc < self._sc_safe_from_kwh):
             modes.append(_LIMIT)
             acs.append(export_limit_ac_kwh(0.0, soc, load, pv, dt, b))
-        targets, n_up = self._targets(soc)
-        stored = targets * self._kwh_per_pct - soc
-        need = np.concatenate(
-            (stored[:n_up] / b.charge_efficiency, -stored[n_up:] * b.discharge_efficiency)
+        c_target, d_target, up_kwh, down_kwh = self._targets(soc)
+        # In place on preallocated arrays (a few small NumPy calls: their overhead is the cost):
+        # the stored change to each target over the efficiency, capped at full power.
+        fixed, n_up = len(modes), len(c_target)
+        need = np.empty(n_up + len(d_target))
+        ac = np.empty(fixed + len(need))
+        ac[:fixed] = acs
+        charges, discharges = need[:n_up], need[n_up:]
+        np.divide(np.subtract(up_kwh, soc, out=charges), b.charge_efficiency, out=charges)
+        np.multiply(np.subtract(down_kwh, soc, out=discharges), -b.discharge_efficiency,
+                    out=discharges)  # fmt: skip
+        np.minimum(charges, self._most_charge_kwh, out=ac[fixed : fixed + n_up])
+        moved_down = ac[fixed + n_up :]
+        np.negative(
+            np.minimum(discharges, self._most_discharge_kwh, out=moved_down), out=moved_down
         )
-        most = np.where(
-            np.arange(len(need)) < n_up, self._most_charge_kwh, self._most_discharge_kwh
-        )
-        moved = np.minimum(need, most)
-        steps = np.ceil(need / self._step_kwh - 1e-9).clip(1.0, _MAX_STEPS) * POWER_STEP_PCT
-        moved[n_up:] *= -1.0
-        ac = np.concatenate((acs, moved))
         cap: FloatArray | float = -1.0
         if _LIMIT in modes:
             cap = np.full(len(ac), -1.0)
             cap[modes.index(_LIMIT)] = 0.0
-        return _Options(modes, ac, cap, steps[:n_up], targets[:n_up], steps[n_up:], targets[n_up:])
+        return _Options(modes, ac, cap, need, self._step_kwh, c_target, d_target)
 
     def _command(self, options: _Options, k: int) -> Command:
         duration = self.options.command_duration_h
@@ -262,10 +298,13 @@ class Policy:
         # max_soc_pct or discharge below min_soc_pct on the forecast is not an option.
         modes = len(options.modes)
         ac, end = options.ac[:modes], soc_end[:modes]
-        outside = ((ac > 0) & (end > self._top_kwh + 1e-9)) | (
-            (ac < 0) & (end < self._bottom_kwh - 1e-9)
+        ends = end.tolist()  # (plain floats: the usual case, every mode inside, costs least)
+        outside = (
+            ((ac > 0) & (end > self._top_kwh + 1e-9)) | ((ac < 0) & (end < self._bottom_kwh - 1e-9))
+            if min(ends) < self._bottom_kwh - 1e-9 or max(ends) > self._top_kwh + 1e-9
+            else None
         )
-        if outside.any():
+        if outside is not None and outside.any():
             score[:modes][outside] = np.inf
         if soc_kwh < self._sc_safe_from_kwh:  # a load above the forecast could reach the floor
             score[options.modes.index(_SC)] = np.inf
@@ -277,10 +316,10 @@ class Policy:
         near = self._near_edge(after, soc_end)
         while True:
             best = float(score.min())
-            if not np.isfinite(best):  # nothing meets the limits: the least import (the gate
+            if not math.isfinite(best):  # nothing meets the limits: the least import (the gate
                 k = int(np.argmin(imp + exp))  # names the slot)
                 break
-            k = int(np.argmax(score <= best + TIE_TOL))
+            k = int((score <= best + TIE_TOL).argmax())
             if not near[k] or self._viable(t + 1, float(soc_end[k]), look_ahead):
                 break
             score[k] = np.inf

@@ -9,8 +9,9 @@ domain. Pure NumPy, no model knowledge.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from functools import cached_property
+from operator import itemgetter
 
 import numpy as np
 
@@ -34,12 +35,35 @@ class Pwl:
     x: FloatArray
     y: FloatArray
 
-    @cached_property
+    # Derived arrays are made on first use and kept in the instance's ``__dict__`` (a frozen
+    # dataclass; ``functools.cached_property`` takes a lock on every first use in Python 3.11,
+    # which costs more than these small computations, made for every value function).
+
+    @property
     def _padded(self) -> tuple[FloatArray, FloatArray]:
         """``x``/``y`` with the end values held ``X_TOL`` beyond each end (one ``interp``)."""
-        x = np.concatenate([[self.x[0] - X_TOL], self.x, [self.x[-1] + X_TOL]])
-        y = np.concatenate([[self.y[0]], self.y, [self.y[-1]]])
-        return x, y
+        found: tuple[FloatArray, FloatArray] | None = self.__dict__.get("_padded_xy")
+        if found is None:
+            n = len(self.x)
+            x, y = np.empty(n + 2), np.empty(n + 2)
+            x[1:-1], y[1:-1] = self.x, self.y
+            x[0], x[-1] = self.x[0] - X_TOL, self.x[-1] + X_TOL
+            y[0], y[-1] = self.y[0], self.y[-1]
+            found = self.__dict__["_padded_xy"] = (x, y)
+        return found
+
+    @property
+    def pieces(self) -> tuple[list[float], list[float]]:
+        """Each piece's slope (currency per kWh) and width (kWh), left to right, as plain
+        floats (read by ``convex`` and ``convolve``: a handful of pieces, where NumPy's call
+        overhead would dominate)."""
+        found: tuple[list[float], list[float]] | None = self.__dict__.get("_pieces")
+        if found is None:
+            x, y = self.x.tolist(), self.y.tolist()
+            widths = [x[k + 1] - x[k] for k in range(len(x) - 1)]
+            slopes = [(y[k + 1] - y[k]) / widths[k] for k in range(len(widths))]
+            found = self.__dict__["_pieces"] = (slopes, widths)
+        return found
 
     def at(self, points: FloatArray) -> FloatArray:
         """Values at ``points``; +inf outside the domain (more than ``X_TOL`` beyond an end)."""
@@ -119,10 +143,8 @@ def lower_envelope(grid: FloatArray, values: FloatArray) -> Pwl:
 
 def convex(f: Pwl) -> bool:
     """True when ``f``'s slopes never fall (a convex function)."""
-    x, y = f.x.tolist(), f.y.tolist()
     previous = -np.inf
-    for k in range(len(x) - 1):
-        slope = (y[k + 1] - y[k]) / (x[k + 1] - x[k])
+    for slope in f.pieces[0]:
         if slope < previous - SLOPE_TOL:
             return False
         previous = slope
@@ -137,28 +159,46 @@ def convolve(stage: Pwl, after: Pwl, soc_low: float, soc_high: float) -> Pwl | N
     pieces of both functions end to end in order of slope (Rockafellar, Convex Analysis, §5).
     Plain Python: the functions have a handful of pieces, where NumPy's call overhead dominates.
     """
-    sx, sy = stage.x.tolist(), stage.y.tolist()
-    ax, ay = after.x.tolist(), after.y.tolist()
-    pieces = [
-        ((sy[k] - sy[k + 1]) / (sx[k + 1] - sx[k]), sx[k + 1] - sx[k])
-        for k in range(len(sx) - 2, -1, -1)
-    ]
-    pieces += [
-        ((ay[k + 1] - ay[k]) / (ax[k + 1] - ax[k]), ax[k + 1] - ax[k]) for k in range(len(ax) - 1)
-    ]
-    pieces.sort(key=lambda piece: piece[0])
-    x, y = ax[0] - sx[-1], ay[0] + sy[-1]
+    s_slopes, s_widths = stage.pieces
+    a_slopes, a_widths = after.pieces
+    pieces = [(-s_slopes[k], s_widths[k]) for k in range(len(s_widths) - 1, -1, -1)]
+    pieces += zip(a_slopes, a_widths, strict=True)
+    pieces.sort(key=itemgetter(0))
+    x, y = float(after.x[0] - stage.x[-1]), float(after.y[0] + stage.y[-1])
     xs, ys = [x], [y]
     last = np.nan
+    increasing = True
     for slope, dx in pieces:
         x, y = x + dx, y + slope * dx
         if abs(slope - last) <= SLOPE_TOL:
             xs[-1], ys[-1] = x, y
         else:
+            increasing = increasing and x > xs[-1]
             xs.append(x)
             ys.append(y)
         last = slope
-    return restrict(Pwl(np.array(xs), np.array(ys)), soc_low, soc_high)
+    if not increasing:
+        return restrict(Pwl(np.array(xs), np.array(ys)), soc_low, soc_high)
+    return restrict_points(xs, ys, soc_low, soc_high)
+
+
+def restrict_points(xs: list[float], ys: list[float], low: float, high: float) -> Pwl | None:
+    """``restrict(Pwl(np.array(xs), np.array(ys)), low, high)`` for strictly increasing ``xs``
+    (plain floats), with the same values: a breakpoint's own value is what ``np.interp`` gives
+    there, so only the two new ends are interpolated."""
+    first, last = xs[0], xs[-1]
+    if first >= low - X_TOL and last <= high + X_TOL:
+        return Pwl(np.array(xs), np.array(ys))
+    a, b = max(low, first), min(high, last)
+    if a > b + X_TOL:
+        return None
+    fx, fy = np.array(xs), np.array(ys)
+    if b - a <= X_TOL:
+        x = np.array([a])
+        return Pwl(x, np.interp(x, fx, fy))
+    ends = np.interp(np.array([a, b]), fx, fy).tolist()
+    i, j = bisect_right(xs, a + X_TOL), bisect_left(xs, b - X_TOL)
+    return Pwl(np.array([a, *xs[i:j], b]), np.array([ends[0], *ys[i:j], ends[1]]))
 
 
 def restrict(f: Pwl, low: float, high: float) -> Pwl | None:

@@ -1,0 +1,200 @@
+"""The planner's fast paths (issue 19: a home-year re-planned hourly in seconds) give exactly
+what the plain computation gives: the slot-cost cache, the list-based restriction of a
+convolution, and the policy's in-place option arrays. Bit for bit, not approximately: the
+backtest's year must cost the same to the cent whichever path ran."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from optimizer.domain import BatterySpec, GridSpec
+from optimizer.errors import InfeasiblePlan
+from optimizer.planning import PlanOptions, Problem, build_problem, dp, plan_policy
+from optimizer.planning.device import POWER_STEP_PCT, settle_arrays
+from optimizer.planning.policy import Policy
+from optimizer.planning.pwl import Pwl, restrict, restrict_points
+from optimizer.timeseries import FloatArray
+from tests.planning.conftest import energies, prices, series
+
+START = datetime(2023, 6, 1, tzinfo=UTC)
+batteries = st.builds(
+    BatterySpec,
+    capacity_kwh=st.sampled_from([4.2, 10.08]),
+    min_soc_pct=st.sampled_from([0.0, 10.0]),
+    max_soc_pct=st.sampled_from([90.0, 100.0]),
+    max_charge_kw=st.sampled_from([1.0, 3.6]),
+    max_discharge_kw=st.sampled_from([1.0, 3.6]),
+    charge_efficiency=st.sampled_from([0.92, 1.0]),
+    discharge_efficiency=st.sampled_from([0.85, 0.92]),
+    cycle_cost_per_kwh=st.sampled_from([0.0, 0.02]),
+    inverter_rating_w=st.sampled_from([3600.0, 4600.0]),
+)
+grids = st.builds(
+    GridSpec,
+    export_allowed=st.booleans(),
+    max_import_kw=st.sampled_from([2.5, 15.0]),
+    max_export_kw=st.sampled_from([0.5, 3.68]),
+)
+
+
+@st.composite
+def problems(draw: st.DrawFn) -> Problem:
+    n = draw(st.integers(min_value=1, max_value=12))
+
+    def values(kind: st.SearchStrategy[float]) -> list[float]:
+        return draw(st.lists(kind, min_size=n, max_size=n))
+
+    return build_problem(
+        series(values(prices)), series(values(prices)), series(values(energies)),
+        series(values(energies)), draw(batteries), draw(grids),
+        draw(st.floats(min_value=0, max_value=100)), START, PlanOptions(),
+    )  # fmt: skip
+
+
+def _same(a: FloatArray, b: FloatArray) -> bool:
+    """Equal bit for bit (NaN included)."""
+    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+def _same_pwl(a: Pwl, b: Pwl) -> bool:
+    return _same(a.x, b.x) and _same(a.y, b.y)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(), st.sampled_from([0.0, 0.1]))
+def test_cached_slot_costs_are_the_ones_built_afresh(problem: Problem, value: float) -> None:
+    dp._STAGE_CACHE.clear()
+    try:
+        cold = dp.cost_to_go(problem, value)
+    except InfeasiblePlan:
+        return
+    warm = dp.cost_to_go(problem, value)  # every slot cost from the cache now
+    flows = dp._Flows(problem)
+    for t, s in enumerate(dp._slots(problem)):
+        fresh = flows.stage(s)
+        assert _same_pwl(cold.stages[t], fresh)
+        assert warm.stages[t] is cold.stages[t]
+    for a, b in zip(cold.to_go, warm.to_go, strict=True):
+        assert _same_pwl(a, b)
+
+
+def test_the_slot_cost_cache_tells_battery_models_apart() -> None:
+    """The same slot with another efficiency or wear cost is another slot cost."""
+    dp._STAGE_CACHE.clear()
+    base = BatterySpec()
+    made = []
+    for battery in (base, BatterySpec(charge_efficiency=0.8), BatterySpec(cycle_cost_per_kwh=0.05)):
+        problem = build_problem(
+            series([0.3]), series([0.05]), series([0.4]), series([0.0]), battery, GridSpec(),
+            50.0, START, PlanOptions(),
+        )  # fmt: skip
+        made.append(dp.cost_to_go(problem, 0.1).stages[0])
+    assert not _same_pwl(made[0], made[1])
+    assert not _same_pwl(made[0], made[2])
+    assert len(dp._STAGE_CACHE) == 3
+
+
+def test_the_slot_cost_cache_stays_bounded() -> None:
+    dp._STAGE_CACHE.clear()
+    loads = np.round(np.linspace(0.0, 1.5, dp.STAGE_CACHE_SIZE + 50), 6)
+    problem = build_problem(
+        series([0.3] * len(loads)), series([0.05] * len(loads)), series(list(loads)),
+        None, BatterySpec(), GridSpec(), 50.0, START, PlanOptions(),
+    )  # fmt: skip
+    dp._stages(dp._Flows(problem), dp._slots(problem))
+    assert len(dp._STAGE_CACHE) == dp.STAGE_CACHE_SIZE
+
+
+increasing = st.lists(
+    st.floats(min_value=-5, max_value=5, allow_nan=False), min_size=1, max_size=12, unique=True
+).map(sorted)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    increasing,
+    st.lists(st.floats(min_value=-10, max_value=10, allow_nan=False), min_size=12, max_size=12),
+    st.floats(min_value=-6, max_value=6, allow_nan=False),
+    st.floats(min_value=0, max_value=8, allow_nan=False),
+)
+def test_restrict_points_equals_restrict(
+    xs: list[float], values: list[float], low: float, width: float
+) -> None:
+    ys = values[: len(xs)]
+    fast = restrict_points(xs, ys, low, low + width)
+    plain = restrict(Pwl(np.array(xs), np.array(ys)), low, low + width)
+    assert (fast is None) == (plain is None)
+    if fast is not None and plain is not None:
+        assert _same_pwl(fast, plain)
+
+
+def _reference_options(policy: Policy, t: int, soc: float) -> tuple[FloatArray, ...]:
+    """The options' AC energies, powers and targets as first written (one array per step)."""
+    b, dt = policy.problem.battery, policy.problem.dt_h
+    kpp = b.capacity_kwh / 100.0
+    step = b.inverter_rating_w / 1000.0 * POWER_STEP_PCT / 100.0 * dt
+    most_in, most_out = policy._most_charge_kwh, policy._most_discharge_kwh
+    soc_pct = soc / kpp
+    up = (soc + most_in * b.charge_efficiency) / kpp
+    down = (soc - most_out / b.discharge_efficiency) / kpp
+    top, bottom = math.floor(b.max_soc_pct + 1e-9), math.ceil(b.min_soc_pct - 1e-9)
+    charges = np.arange(math.floor(soc_pct + 1e-9) + 1, min(math.ceil(up - 1e-9), top) + 1)
+    discharges = np.arange(
+        math.ceil(soc_pct - 1e-9) - 1, max(math.floor(down + 1e-9), bottom) - 1, -1
+    )
+    targets = np.concatenate((charges, discharges)).astype(float)
+    n_up = len(charges)
+    stored = targets * kpp - soc
+    need = np.concatenate(
+        (stored[:n_up] / b.charge_efficiency, -stored[n_up:] * b.discharge_efficiency)
+    )
+    most = np.where(np.arange(len(need)) < n_up, most_in, most_out)
+    moved = np.minimum(need, most)
+    steps = np.ceil(need / step - 1e-9).clip(1.0, 20.0) * POWER_STEP_PCT
+    moved[n_up:] *= -1.0
+    return moved, steps, targets
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(), st.lists(st.floats(min_value=0, max_value=1.1), min_size=4, max_size=4))
+def test_policy_options_are_the_plain_computation(problem: Problem, shares: list[float]) -> None:
+    try:
+        policy = plan_policy(problem, PlanOptions())
+    except InfeasiblePlan:
+        return
+    b = problem.battery
+    for t in range(problem.n):
+        for share in shares:
+            soc = b.capacity_kwh * share
+            options = policy._options(t, soc)
+            fixed = len(options.modes)
+            moved, steps, targets = _reference_options(policy, t, soc)
+            assert _same(options.ac[fixed:], moved)
+            assert _same(options.powers, steps)
+            assert _same(np.concatenate((options.c_target, options.d_target)), targets)
+            assert _same(np.concatenate((options.c_power, options.d_power)), steps)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(min_value=-2, max_value=2, allow_nan=False), min_size=1, max_size=30),
+    st.floats(min_value=0, max_value=4.2),
+    energies,
+    energies,
+    st.sampled_from([-1.0, 0.0, 0.3, 5.0]),
+    batteries,
+    grids,
+)
+def test_settle_with_a_scalar_mode_cap_is_the_array_one(
+    ac: list[float], soc: float, load: float, pv: float, cap: float, b: BatterySpec, g: GridSpec
+) -> None:
+    flows = np.array(ac)
+    scalar = settle_arrays(flows, soc, load, pv, 0.5, b, g, cap)
+    array = settle_arrays(flows, soc, load, pv, 0.5, b, g, np.full(len(ac), cap))
+    for a, c in zip(scalar, array, strict=True):
+        assert _same(a, c)
