@@ -595,11 +595,16 @@ class PvSettings(BaseModel):
     temperature follows Faiman (2008) with ``faiman_u0`` (W/m²/K, 25.0) and ``faiman_u1``
     (W·s/m³/K, 6.84), pvlib's defaults. ``ac_limit_kw`` clips the AC output of all arrays
     together (the inverter's rating; the xStorage Home's is 3.6 kW).
+
+    ``calibrate`` (default true): learn the roof, i.e. correct the weather forecast by time of
+    day and sky condition against the PV the device measured, refitted daily on the past only
+    (``optimizer.forecast.pvcalibrate``; in the backtest with ``--pv-forecast`` too).
     """
 
     model_config = _FROZEN
 
     forecast: PvSourceName = "history"
+    calibrate: bool = True
     latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
     longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
     api_url: str = ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,7 +47,9 @@ PvForecastOpt = Annotated[
 PvCalibrateOpt = Annotated[
     bool,
     typer.Option(
-        "--pv-calibrate", help="Calibrate the archive's forecasts on the measured PV, walk-forward."
+        "--pv-calibrate",
+        help="Calibrate the archive's forecasts on the measured PV, walk-forward (also what "
+        "pv.calibrate = true, the default, does; set it false to replay the raw forecasts).",
     ),
 ]
 PvHedgeOpt = Annotated[
@@ -208,6 +211,8 @@ def load_inputs(
 
     files = DataFiles(prices, load, export_prices, pv, price_unit, *pv_forecast)
     archive = pv_archive_of(files)
+    if archive is not None and settings.pv.calibrate:  # as the service does (pv.calibrate)
+        archive = dataclasses.replace(archive, calibrate=True)
     series = read_series(files, settings)
     currency = currency_for(settings, series.price_unit)
     return inputs_from(series, settings, period, archive), currency

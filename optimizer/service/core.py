@@ -66,6 +66,7 @@ from optimizer.service.planner import Plan, make_plan, slot_start
 from optimizer.service.pvfeed import PvFeed
 from optimizer.service.pvforecast import PvWatch
 from optimizer.service.reserve import backup_warning, planning_battery, self_consumption_safe_pct
+from optimizer.service.roof import record_raw
 from optimizer.service.wiring import Deps
 from optimizer.store.records import CommandRecord, Reading
 
@@ -373,6 +374,8 @@ class Service:
         timetable = plan.timetable
         if plan.pv is not None:
             self.pv_watch.note(plan.pv, now)
+            if plan.pv.raw is not None and self.settings.pv.calibrate:
+                record_raw(self.store, plan.problem.index, plan.pv.raw, now)
         plan_id = self._save_plan(plan, why, soc, now)
         self.slots = tuple(_planned(slot, now) for slot in timetable.slots)
         self.plan, self.plan_id = plan, plan_id

@@ -26,12 +26,14 @@ from optimizer.errors import InvalidInput
 from optimizer.forecast.grid import series_from
 from optimizer.forecast.lagged import lagged_mean
 from optimizer.forecast.load import load_forecaster
+from optimizer.forecast.pvcalibrate import Calibration
 from optimizer.planning import PlanOptions, Policy, Problem, build_problem, plan_timetable
 from optimizer.planning.device import apply_command, idle_command
 from optimizer.planning.gate import check_timetable
 from optimizer.planning.policy import slot_row
 from optimizer.planning.timetable import no_battery_cost, walked_slots
 from optimizer.service.pvforecast import PlannedPv, planned_pv
+from optimizer.service.roof import RoofCalibration
 from optimizer.store import Store
 from optimizer.timeseries import FloatArray, to_slots
 
@@ -104,6 +106,21 @@ class Forecasts:
     pv_planned: PlannedPv | None = None
 
 
+_ROOFS: dict[tuple[int, str], RoofCalibration] = {}
+
+
+def roof_calibration(store: Store, settings: Settings, now: datetime) -> Calibration | None:
+    """Today's calibration of the weather forecast to the roof (``None`` with ``pv.calibrate
+    = false`` or the history forecast); fitted once a local day per store (cached)."""
+    if not settings.pv.calibrate or settings.pv.forecast == "history":
+        return None
+    key = (id(store), settings.planner.timezone)
+    if key not in _ROOFS:
+        _ROOFS.clear()  # one store per process: drop a closed one's cache
+        _ROOFS[key] = RoofCalibration(settings.planner.timezone)
+    return _ROOFS[key].at(store, now)
+
+
 def forecasts(
     store: Store, settings: Settings, index: pd.DatetimeIndex, now: datetime
 ) -> Forecasts:
@@ -124,7 +141,8 @@ def forecasts(
     groups = settings.forecast.hedge_scenarios
     scenarios = forecaster.scenarios(grid, at, targets, groups) if groups >= 2 else None
     history_pv = lagged_mean(pv_history, index, settings.forecast.pv_lag_days, None, first, 0.0)
-    pv = planned_pv(store, settings.pv.forecast, index, minutes, now, history_pv)
+    calibration = roof_calibration(store, settings, now)
+    pv = planned_pv(store, settings.pv.forecast, index, minutes, now, history_pv, calibration)
     return Forecasts(pd.Series(load, index=index), pd.Series(pv.kwh, index=index), scenarios, pv)
 
 

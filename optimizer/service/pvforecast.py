@@ -6,7 +6,7 @@ At a decision ``now`` the plan's PV per slot is, in this order:
    (``optimizer.forecast.vintages.PvVintages``: the backtest's rule for ``--pv-forecast``), of
    the configured source, issued at most ``MAX_AGE`` before ``now`` (older is stale);
 2. passed through ``planned_from_raw`` — the one place a raw weather forecast becomes the
-   planned one (calibration to the roof goes there);
+   planned one (calibrated to the roof when `pv.calibrate`: `optimizer.service.roof`);
 3. the history forecast (lagged mean of measured PV) where no vintage covers the slot.
 
 So a failed fetch keeps the last good forecast for the slots it still covers, then hands over to
@@ -26,6 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from optimizer.errors import InvalidInput, StoreError
+from optimizer.forecast.pvcalibrate import Calibration
 from optimizer.forecast.vintages import PvVintages
 from optimizer.store import Store
 from optimizer.timeseries import FloatArray
@@ -49,6 +50,8 @@ class PlannedPv:
     source: str
     from_weather: BoolArray
     issued_utc: tuple[datetime | None, ...]
+    #: the raw weather kWh per slot before calibration (NaN where history filled the slot)
+    raw: FloatArray | None = None
 
     @property
     def weather_slots(self) -> int:
@@ -91,15 +94,19 @@ def weather_vintages(
     return vintages.at(now, 0, slots, max_age_hours=hours), vintages.issued_at(now, 0, slots)
 
 
-def planned_from_raw(raw: FloatArray, index: pd.DatetimeIndex, source: str) -> FloatArray:
+def planned_from_raw(
+    raw: FloatArray, index: pd.DatetimeIndex, calibration: Calibration | None
+) -> FloatArray:
     """The weather forecast as the plan uses it, from the raw vintage values (kWh per slot of
     ``index``, NaN where none covers): **the one place** a raw forecast becomes the planned one.
 
-    Today the identity. Calibration to the roof (``optimizer.forecast.pvcalibrate``, fitted on
-    the PV the device measured) is applied here, so the service, ``forecast`` and the status
-    page all see the calibrated values."""
-    del index, source  # used once calibration is slotted in
-    return raw
+    ``calibration`` (``optimizer.forecast.pvcalibrate``, fitted on the PV the device measured:
+    ``optimizer.service.roof``) is applied here, so the service, ``forecast`` and the status
+    page all see the calibrated values; ``None``: the raw forecast (``pv.calibrate = false``).
+    NaN stays NaN, and the result is never negative."""
+    if calibration is None:
+        return raw
+    return calibration.apply_array(index, raw)
 
 
 def planned_pv(
@@ -109,6 +116,7 @@ def planned_pv(
     slot_minutes: int,
     now: datetime,
     history: FloatArray,
+    calibration: Calibration | None = None,
 ) -> PlannedPv:
     """The plan's PV on ``index`` at ``now``: the weather forecast of ``source`` where stored
     vintages cover a slot, ``history`` (kWh per slot, the lagged mean) elsewhere. With
@@ -125,11 +133,11 @@ def planned_pv(
         log.warning("PV forecast: stored %s forecasts unreadable (%s); history forecast", source,
                     exc)  # fmt: skip
         return none
-    planned = np.asarray(planned_from_raw(raw, index, source), dtype=np.float64)
+    planned = np.asarray(planned_from_raw(raw, index, calibration), dtype=np.float64)
     weather = np.isfinite(planned)
     kwh = np.where(weather, np.maximum(planned, 0.0), history)
     used = tuple(t if w else None for t, w in zip(issued, weather, strict=True))
-    return PlannedPv(kwh.astype(np.float64), source, weather, used)
+    return PlannedPv(kwh.astype(np.float64), source, weather, used, raw)
 
 
 class PvWatch:

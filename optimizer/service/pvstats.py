@@ -22,6 +22,7 @@ import pandas as pd
 from optimizer.config import Settings
 from optimizer.forecast.lagged import lagged_mean
 from optimizer.integrations.snapshot import PvError
+from optimizer.service.planner import roof_calibration
 from optimizer.service.pvforecast import planned_pv
 from optimizer.store import Store
 from optimizer.timeseries import local_day_bounds
@@ -40,7 +41,8 @@ def pv_days(store: Store, settings: Settings, now: datetime) -> tuple[float, flo
     lags = settings.forecast.pv_lag_days
     history = store.load_series("pv", start - timedelta(days=max(lags) + 1), now)
     fallback = lagged_mean(history, index, lags, None, now, 0.0)
-    pv = planned_pv(store, settings.pv.forecast, index, minutes, now, fallback)
+    calibration = roof_calibration(store, settings, now)
+    pv = planned_pv(store, settings.pv.forecast, index, minutes, now, fallback, calibration)
     midnight = pd.Timestamp(local_day_bounds(today, settings.planner.timezone)[1])
     first_day = np.asarray(index < midnight)
     return float(pv.kwh[first_day].sum()), float(pv.kwh[~first_day].sum())

@@ -40,7 +40,7 @@ from optimizer.timeseries import interval_length, require_utc
 from optimizer.weather.model import PvForecast
 
 SaveResult = price_rows.SaveResult
-KINDS = ("load", "pv")
+KINDS = ("load", "pv", "pv_forecast")  # pv_forecast: the raw weather forecast as planned
 
 
 class PriceBatch(Protocol):

@@ -77,10 +77,13 @@ class OpenMeteo:
         })  # fmt: skip
 
 
-def pv_settings(api: FakeApi) -> PvSettings:
+def pv_settings(api: FakeApi, calibrate: bool = False) -> PvSettings:
+    """Open-Meteo for a 4 kWp south roof; ``calibrate`` off by default, so plans hold exactly
+    the stored vintages (the calibration has its own test)."""
     array = ArraySettings(kwp=4.0, tilt_deg=35.0, azimuth_deg=180.0)
     return PvSettings(forecast="open-meteo", latitude=51.5, longitude=-0.1,
-                      api_url=api.base_url + PATH, arrays=(array,))  # fmt: skip
+                      api_url=api.base_url + PATH, arrays=(array,),
+                      calibrate=calibrate)  # fmt: skip
 
 
 def plans_between(h: Harness, lo: datetime, hi: datetime) -> list[tuple[int, dict[str, object]]]:
@@ -125,11 +128,11 @@ def weather_api() -> Iterator[FakeApi]:
 
 
 def start(
-    make_harness: MakeHarness, api: FakeApi, hours: float | None = None
+    make_harness: MakeHarness, api: FakeApi, hours: float | None = None, calibrate: bool = False
 ) -> tuple[Harness, Service, OpenMeteo]:
     """The simulator and the service from 20:00 local on a June day, the weather from ``api``
     through the real Open-Meteo fetcher (``make_fetcher``, its 30-minute interval)."""
-    settings = pv_settings(api)
+    settings = pv_settings(api, calibrate)
     h = make_harness(local("2023-06-14 20:00"), soc_pct=30.0, profile=HOUSE, pv=settings)
     weather = OpenMeteo(h.clock.now, hours)
     api.routes[PATH] = weather
@@ -206,6 +209,38 @@ def test_a_weather_server_that_fails_costs_no_command(
     assert len(messages(caplog, "back in use")) == 1
     assert len(messages(caplog, "PV forecast: open-meteo unreachable", logging.WARNING)) == 1
     assert not [r for r in caplog.records if r.exc_info]  # no tracebacks
+
+
+def test_the_service_learns_the_roof_from_the_pv_it_measured(
+    make_harness: MakeHarness, weather_api: FakeApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The forecast is for a 4 kWp roof, the simulated roof peaks at 2.5 kW: each plan records
+    the raw forecast it planned on, the next local day's plans apply the calibration fitted on
+    it against the measured PV, and the planned PV comes closer to what the roof makes."""
+    caplog.set_level(logging.INFO, logger="optimizer")
+    h, service, _ = start(make_harness, weather_api, calibrate=True)
+    day3 = local("2023-06-17 06:00")
+    h.run_until(day3)
+    raw = h.store.load_series("pv_forecast", local("2023-06-14 00:00"), day3)
+    assert len(raw) >= 48 and raw.max() > 0.5  # the raw forecast, as planned, per slot
+    assert messages(caplog, "PV calibration: fitted on")
+    assert service.plan_id is not None
+    plan = h.store.plan_slots(service.plan_id)
+    window = plan[
+        (plan.index >= pd.Timestamp(day3))
+        & (plan.index < pd.Timestamp(day3) + pd.Timedelta(hours=12))
+    ]
+    h.run_until(local("2023-06-17 18:30"))
+    measured = h.store.load_series("pv", pd.Timestamp(day3), local("2023-06-17 18:00"))
+    raw_day = h.store.load_series("pv_forecast", pd.Timestamp(day3), local("2023-06-17 18:00"))
+    both = pd.concat([window["pv_kwh"].rename("planned"), raw_day.rename("raw"),
+                      measured.rename("measured")], axis=1).dropna()  # fmt: skip
+    both = both[both["measured"] > 0.05]
+    assert len(both) >= 12
+    planned_mae = float((both["planned"] - both["measured"]).abs().mean())
+    raw_mae = float((both["raw"] - both["measured"]).abs().mean())
+    assert planned_mae < 0.75 * raw_mae, (planned_mae, raw_mae)  # measured: 0.176 vs 0.283
+    assert (window["pv_kwh"] >= 0).all()
 
 
 def test_no_weather_server_at_all_plans_on_history_from_the_start(
