@@ -102,7 +102,13 @@ def _plan(spec_path: Path) -> SweepPlan:
 
     spec = load_spec(spec_path)
     base = load_settings(spec.config)
-    parts = PlanParts(base, (spec.period.start, spec.period.end), spec.strategies, spec.grid)
+
+    def label(kind: str, index: int, name: str) -> str:
+        return f"{spec_path}: {kind}[{index}].{name}"
+
+    period = (spec.period.start, spec.period.end)
+    parts = PlanParts(base, period, spec.strategies, spec.grid, label=label,
+                      grid_source=f"{spec_path}: grid", source=f"{spec_path}: ")  # fmt: skip
     return build_plan(parts, spec.homes, spec.tariffs)
 
 

@@ -6,10 +6,11 @@ process with no cluster at all. With an address (or a scheduler file) the same c
 cluster: every node needs the same installed version; nothing is read from files there.
 
 The data travels as tasks: the base settings and each tariff once, each home once while its runs
-are in flight (at most ``window`` runs are submitted at a time, home by home, so the scheduler
-never holds the whole fleet). A worker that dies takes its data with it; Dask recomputes it from
-the task and retries the run that was running (``ALLOWED_FAILURES`` times on a local cluster;
-a remote scheduler's own ``distributed.scheduler.allowed-failures``), then reports it failed.
+are in flight (runs are submitted home by home, as many at a time as the cluster has threads,
+so the scheduler never holds the whole fleet). A worker that dies takes its data with it; Dask
+recomputes that from the task and retries the run that was running (``ALLOWED_FAILURES`` times
+on a local cluster; a remote scheduler's own ``distributed.scheduler.allowed-failures``), then
+the run is reported failed.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 
 #: How many times a local cluster retries a run whose worker died (then it is reported failed).
 ALLOWED_FAILURES = 1
+#: Seconds to wait for a remote scheduler before giving up (exit 2, nothing run).
+CONNECT_TIMEOUT_S = 15.0
 OnDone = Callable[[Run, list[Row]], None]
 
 
@@ -98,7 +101,7 @@ def client_for(where: Where) -> Iterator[Client]:
             client = Client(
                 where.scheduler,
                 scheduler_file=None if where.scheduler_file is None else str(where.scheduler_file),
-                timeout=15,
+                timeout=CONNECT_TIMEOUT_S,
                 set_as_default=False,
             )
         except (OSError, TimeoutError, ValueError) as exc:
@@ -133,7 +136,7 @@ def _lost(future: Future[Any]) -> str:
 
 
 class _Feeder:
-    """Submits runs home by home, at most ``window`` in flight, each home's data while used."""
+    """Submits runs home by home, each home's data while its runs are in flight."""
 
     def __init__(self, client: Client, plan: SweepPlan, runs: Sequence[Run]) -> None:
         self.client, self.plan, self.tag = client, plan, uuid.uuid4().hex[:8]
@@ -173,17 +176,26 @@ class _Feeder:
 
 
 def _on_cluster(client: Client, plan: SweepPlan, runs: Sequence[Run], on_done: OnDone) -> None:
+    """As many runs in flight as the cluster has threads (asked again as each run finishes, so
+    workers that join or leave count): a worker holds only the run it executes, so a worker that
+    dies takes no innocent run's retries with it."""
     from distributed import as_completed
 
-    threads = sum(client.nthreads().values())
     feeder = _Feeder(client, plan, runs)
-    first = [f for f in (feeder.next() for _ in range(max(8, 2 * threads))) if f is not None]
-    done = as_completed(first, loop=client.loop)
+    done = as_completed([], loop=client.loop)
+
+    def top_up() -> None:
+        threads = max(1, sum(client.nthreads().values()))
+        while len(feeder.running) < threads:
+            following = feeder.next()
+            if following is None:
+                return
+            done.add(following)
+
+    top_up()
     for future in done:
         run = feeder.finished(future)
         rows = future.result() if future.status == "finished" else failed_rows(run, _lost(future))
         future.release()
         on_done(run, rows)
-        following = feeder.next()
-        if following is not None:
-            done.add(following)
+        top_up()

@@ -239,6 +239,8 @@ class PlanParts:
     with_references: bool = True
     label: Label = spec_label
     grid_source: str = "grid"
+    #: What messages about the whole sweep start with (the SPEC path and ": ").
+    source: str = ""
 
 
 def _strategies(parts: PlanParts) -> tuple[str, ...]:
@@ -246,9 +248,12 @@ def _strategies(parts: PlanParts) -> tuple[str, ...]:
     names = (*REFERENCES, *chosen) if parts.with_references else tuple(parts.strategies)
     names = tuple(dict.fromkeys(names))
     for name in names:
-        resolve(name, parts.base.backtest.strategy_modules)  # fails naming it when unknown
+        try:
+            resolve(name, parts.base.backtest.strategy_modules)
+        except InvalidInput as exc:
+            raise InvalidInput(f"{parts.source}strategies: {exc}") from None
     if not names:
-        raise InvalidInput("strategies: name at least one strategy")
+        raise InvalidInput(f"{parts.source}strategies: name at least one strategy")
     return names
 
 
@@ -261,11 +266,14 @@ def build_plan(
     strategies = _strategies(parts)
     points = grid_points(parts.grid)
     for point in points:
-        _checked(base, point, f"{parts.grid_source} {_point_text(point)}:")
+        _checked(base, point, f"{parts.grid_source} {_point_text(point)}")
     home_data = [read_home(h, i, label) for i, h in enumerate(homes)]
     tariff_data = [read_tariff(t, i, base.tariff.csv_unit, label) for i, t in enumerate(tariffs)]
-    currency = _currency(base, tariff_data)
-    base_id = hashlib.sha256(base.model_dump_json().encode()).hexdigest()[:16]
+    try:
+        currency = _currency(base, tariff_data)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{parts.source}{exc}") from None
+    base_id = hashlib.sha256(base.model_dump_json(exclude={"store"}).encode()).hexdigest()[:16]
     periods: dict[tuple[str, str, int], tuple[datetime, datetime]] = {}
 
     def period_of(home: HomeData, tariff: TariffData, minutes: int) -> tuple[datetime, datetime]:
@@ -282,7 +290,7 @@ def build_plan(
         _checked(base, dict(spec.settings), where)
         for point in points:
             overrides = _merged(spec.settings, point, where)
-            minutes = _checked(base, overrides, f"{where} with {_point_text(point)}:").planner
+            minutes = _checked(base, overrides, f"{where} with {_point_text(point)}").planner
             for tariff in tariff_data:
                 period = period_of(home, tariff, minutes.slot_minutes)
                 run_id = _run_id((home, tariff, overrides), period, strategies, base_id)

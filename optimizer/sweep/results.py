@@ -74,17 +74,18 @@ class RunsFile:
 
     def start(self, runs: Sequence[Run], resume: bool) -> set[str]:
         """Open the file; the ``run_id`` of the runs already done (``resume``). Without
-        ``resume`` an existing file is an error (nothing is overwritten)."""
+        ``resume`` a file holding rows is an error (nothing is overwritten); one with the header
+        only (a sweep that stopped before its first run) is started afresh."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         kept: list[dict[str, str]] = []
         done: set[str] = set()
         if self.path.exists():
-            if not resume:
+            rows = read_rows(self.path, self.columns)
+            if rows and not resume:
                 raise InvalidInput(
                     f"--out {self.path.parent}: holds {RUNS_CSV} of an earlier sweep; give "
                     "--resume to finish it, or another --out"
                 )
-            rows = read_rows(self.path, self.columns)
             done = _done(rows, runs)
             kept = [row for row in rows if row["run_id"] in done]
         temporary = self.path.with_suffix(".csv.tmp")

@@ -11,11 +11,12 @@ import subprocess
 import sys
 
 #: What the service never needs: the simulator (and with it ``cryptography``, its certificates),
-#: the demo and its summary, plotting, the LP solver (the planner's DP makes the plans) and
-#: Alembic (an up-to-date store is opened without it).
+#: the demo and its summary, plotting, the LP solver (the planner's DP makes the plans),
+#: Alembic (an up-to-date store is opened without it) and the sweep engine with Dask.
 NOT_FOR_THE_SERVICE = (
     "optimizer.device.simulator", "cryptography", "optimizer.service.demo",
     "optimizer.service.summary", "matplotlib", "pulp", "highspy", "alembic",
+    "optimizer.sweep", "dask", "distributed",
 )  # fmt: skip
 
 
