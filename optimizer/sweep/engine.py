@@ -87,7 +87,7 @@ def execute(plan: SweepPlan, runs: Sequence[Run], where: Where, on_done: OnDone)
             on_done(run, safe_run(run, plan.base, plan.homes[run.home], plan.tariffs[run.tariff]))
         return
     with client_for(where) as client:
-        _on_cluster(client, plan, runs, on_done)
+        run_on(client, plan, runs, on_done)
 
 
 @contextmanager
@@ -175,7 +175,7 @@ class _Feeder:
         return run
 
 
-def _on_cluster(client: Client, plan: SweepPlan, runs: Sequence[Run], on_done: OnDone) -> None:
+def run_on(client: Client, plan: SweepPlan, runs: Sequence[Run], on_done: OnDone) -> None:
     """As many runs in flight as the cluster has threads (asked again as each run finishes, so
     workers that join or leave count): a worker holds only the run it executes, so a worker that
     dies takes no innocent run's retries with it."""
