@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import pickle
+import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -99,19 +100,17 @@ def throughput(plan: SweepPlan, workers: int) -> dict[str, float]:
             "per_min": 60 * len(plan.runs) / wall}  # fmt: skip
 
 
-def overhead(start: datetime, days: int) -> None:
-    settings = Settings()
-    period = (start, start + timedelta(days=days))
-    wall, cpu = time.perf_counter(), time.process_time()
+def _direct(settings: Settings, period: tuple[datetime, datetime]) -> list[dict[str, Any]]:
     inputs = inputs_from(read_series(FILES, settings), settings, period)
-    _, summaries = run_strategies(["perfect", "none", *STRATEGIES], inputs, config_from(settings))
-    direct = (time.perf_counter() - wall, time.process_time() - cpu)
-    wall, cpu = time.perf_counter(), time.process_time()
-    plan = plan_for(start, days, [settings.battery.capacity_kwh])
+    return run_strategies(["perfect", "none", *STRATEGIES], inputs, config_from(settings))[1]
+
+
+def _engine(start: datetime, days: int, capacity: float) -> tuple[SweepPlan, list[Row]]:
+    plan = plan_for(start, days, [capacity])
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory() as folder:
         runs_file = RunsFile(Path(folder), plan.grid_keys)
         runs_file.start(plan.runs, resume=False)
-        rows: list[Row] = []
 
         def keep(run: Run, found: list[Row]) -> None:
             rows.extend(found)
@@ -119,21 +118,59 @@ def overhead(start: datetime, days: int) -> None:
 
         execute(plan, plan.runs, Where(1), keep)
         runs_file.close()
-    engine = (time.perf_counter() - wall, time.process_time() - cpu)
+    return plan, rows
+
+
+def _timed(work: Any) -> tuple[float, float, Any]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    found = work()
+    return time.perf_counter() - wall, time.process_time() - cpu, found
+
+
+def overhead(start: datetime, days: int, repeats: int) -> None:
+    """Direct and engine alternately, ``repeats`` times each after a warm-up; medians."""
+    settings = Settings()
+    period = (start, start + timedelta(days=days))
+    _direct(settings, (start, start + timedelta(days=2)))  # imports, caches: a warm-up
+    direct, engine = [], []
+    for _ in range(repeats):
+        direct.append(_timed(lambda: _direct(settings, period)))
+        engine.append(_timed(lambda: _engine(start, days, settings.battery.capacity_kwh)))
+    summaries, (plan, rows) = direct[0][2], engine[0][2]
     same = all(abs(r["cost"] - s["cost"]) < 1e-3 for r, s in zip(rows, summaries, strict=True))
-    print(f"\none {days}-day run (perfect, none, lp), this process:")
-    print(f"  direct: {direct[0]:.2f} s wall, {direct[1]:.2f} s CPU")
-    print(f"  engine: {engine[0]:.2f} s wall, {engine[1]:.2f} s CPU (same bills: {same})")
-    print(f"  overhead: {100 * (engine[0] / direct[0] - 1):+.2f} % wall, "
-          f"{100 * (engine[1] / direct[1] - 1):+.2f} % CPU")  # fmt: skip
+    d_wall, d_cpu = (statistics.median(t[i] for t in direct) for i in (0, 1))
+    e_wall, e_cpu = (statistics.median(t[i] for t in engine) for i in (0, 1))
+    print(f"\none {days}-day run (perfect, none, lp), this process, median of {repeats}:")
+    print(f"  direct: {d_wall:.2f} s wall, {d_cpu:.2f} s CPU  (CPU each: "
+          f"{', '.join(f'{t[1]:.2f}' for t in direct)})")  # fmt: skip
+    print(f"  engine: {e_wall:.2f} s wall, {e_cpu:.2f} s CPU  (CPU each: "
+          f"{', '.join(f'{t[1]:.2f}' for t in engine)}; same bills: {same})")  # fmt: skip
+    print(f"  overhead: {100 * (e_wall / d_wall - 1):+.2f} % wall, "
+          f"{100 * (e_cpu / d_cpu - 1):+.2f} % CPU")  # fmt: skip
     run = plan.runs[0]
     home, tariff = plan.homes[run.home], plan.tariffs[run.tariff]
+    exports = 0 if tariff.price_export is None else len(tariff.price_export)
     print("\nbytes pickled (what crosses the network):")
     print(f"  home (the whole load file, {len(home.load_kwh)} rows): {len(pickle.dumps(home)):,}")
-    print(f"  tariff ({len(tariff.price_import)} + {len(tariff.price_export or [])} rows): "
-          f"{len(pickle.dumps(tariff)):,}")  # fmt: skip
+    print(f"  tariff ({len(tariff.price_import)} + {exports} rows): {len(pickle.dumps(tariff)):,}")
     print(f"  base settings: {len(pickle.dumps(plan.base)):,}")
     print(f"  run: {len(pickle.dumps(run)):,}; its rows: {len(pickle.dumps(rows)):,}")
+
+
+def report_throughput(plan: SweepPlan, runs: int, days: int) -> None:
+    """Runs per minute in this process, on 1 and on 2 local workers."""
+    print(f"{runs} runs of {days} days (perfect, none, lp); the machine is shared, so CPU time "
+          "is shown beside wall time")  # fmt: skip
+    found = {}
+    for workers, name in ((0, "this process"), (1, "LocalCluster, 1 worker"),
+                          (2, "LocalCluster, 2 workers")):  # fmt: skip
+        found[workers] = figures = throughput(plan, workers)
+        print(f"  {name:24s}: {figures['per_min']:6.2f} runs/min, {figures['wall_s']:6.1f} s "
+              f"wall, {figures['cpu_s']:6.1f} s CPU, cluster start {figures['start_s']:.1f} s, "
+              f"worker RSS {figures['rss_mib']:.0f} MiB")  # fmt: skip
+    print(f"  2 workers / 1 worker: {found[2]['per_min'] / found[1]['per_min']:.2f}× throughput; "
+          f"CPU per run {found[1]['cpu_s'] / runs:.2f} s (1) vs {found[2]['cpu_s'] / runs:.2f} s "
+          "(2)")  # fmt: skip
 
 
 def main() -> None:
@@ -141,24 +178,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3, help="of the overhead's pair")
     args = parser.parse_args()
     start = datetime(2023, 3, 1, tzinfo=UTC)
-    capacities = [round(4.0 + 0.5 * i, 2) for i in range(args.runs)]
-    plan = plan_for(start, args.days, capacities)
-    print(f"{args.runs} runs of {args.days} days (perfect, none, lp); the machine is shared, "
-          "so CPU time is shown beside wall time")  # fmt: skip
-    found = {}
-    for workers, name in ((0, "this process"), (1, "LocalCluster, 1 worker"),
-                          (2, "LocalCluster, 2 workers")):  # fmt: skip
-        found[workers] = figures = throughput(plan, workers)
-        print(f"  {name:24s}: {figures['per_min']:6.2f} runs/min, {figures['wall_s']:6.1f} s wall, "
-              f"{figures['cpu_s']:6.1f} s CPU, cluster start {figures['start_s']:.1f} s, "
-              f"worker RSS {figures['rss_mib']:.0f} MiB")  # fmt: skip
-    print(f"  2 workers / 1 worker: {found[2]['per_min'] / found[1]['per_min']:.2f}× throughput; "
-          f"CPU per run {found[1]['cpu_s'] / args.runs:.2f} s (1) vs "
-          f"{found[2]['cpu_s'] / args.runs:.2f} s (2)")  # fmt: skip
+    if not args.skip_throughput:
+        capacities = [round(4.0 + 0.5 * i, 2) for i in range(args.runs)]
+        report_throughput(plan_for(start, args.days, capacities), args.runs, args.days)
     if not args.skip_overhead:
-        overhead(start, 31)
+        overhead(start, 31, args.repeats)
 
 
 if __name__ == "__main__":

@@ -109,7 +109,12 @@ def client_for(where: Where) -> Iterator[Client]:
         with client:
             yield client
         return
-    settings = {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}
+    settings = {
+        "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+        # Dask's statistical profiler samples every worker thread each 10 ms: CPU a sweep
+        # spends on nothing it reports (benchmarks/sweep_speed.py measures the difference).
+        "distributed.worker.profile.enabled": False,
+    }
     with (
         dask.config.set(settings),
         LocalCluster(

@@ -15,27 +15,34 @@ import pandas as pd
 
 
 def tariffs_plot(summary: dict[str, Any], path: Path) -> Path:
-    """Bars per home: the best bill on each tariff, and the bill without a battery (hatched)."""
+    """Bars per home and tariff: the bill without a battery (hatched) and with the best
+    settings (solid), side by side."""
+    from matplotlib.patches import Patch
+
     currency = summary["currency"]
     ranking: dict[str, list[dict[str, Any]]] = summary["tariffs_ranked"]
     homes = list(ranking)
     tariffs = sorted({item["tariff"] for items in ranking.values() for item in items})
-    width = 0.8 / max(1, len(tariffs))
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(homes) * len(tariffs)), 4.5))
+    width = 0.8 / max(1, 2 * len(tariffs))
+    fig, ax = plt.subplots(figsize=(max(7.0, 1.2 * len(homes) * len(tariffs)), 4.5))
+    handles = []
     for t, tariff in enumerate(tariffs):
-        x = np.arange(len(homes)) + t * width
-        costs = [next((i["cost"] for i in ranking[h] if i["tariff"] == tariff), np.nan)
-                 for h in homes]  # fmt: skip
-        bases = [next((i["no_battery_cost"] for i in ranking[h] if i["tariff"] == tariff), np.nan)
-                 for h in homes]  # fmt: skip
-        bars = ax.bar(x, costs, width * 0.9, label=f"{tariff} (best)")
-        colour = bars.patches[0].get_facecolor()
-        ax.bar(x, bases, width * 0.9, fill=False, hatch="//", edgecolor=colour)
-    ax.bar([], [], fill=False, hatch="//", label="no battery")
-    ax.set_xticks(np.arange(len(homes)) + width * (len(tariffs) - 1) / 2, homes)
+        found = [next((i for i in ranking[h] if i["tariff"] == tariff), None) for h in homes]
+        costs = [np.nan if i is None else i["cost"] for i in found]
+        bases = [np.nan if i is None else i["no_battery_cost"] for i in found]
+        x = np.arange(len(homes)) + 2 * t * width
+        colour = f"C{t}"
+        ax.bar(x, bases, width * 0.95, fill=False, hatch="//", edgecolor=colour)
+        ax.bar(x + width, costs, width * 0.95, color=colour)
+        handles.append(Patch(color=colour, label=f"{tariff}: best settings"))
+        handles.append(
+            Patch(fill=False, hatch="//", edgecolor=colour, label=f"{tariff}: no battery")
+        )
+    ax.axhline(0, color="black", linewidth=0.6)
+    ax.set_xticks(np.arange(len(homes)) + width * (2 * len(tariffs) - 1) / 2, homes)
     ax.set_ylabel(f"bill over the period ({currency})")
-    ax.set_title("Tariffs per home: best settings vs no battery")
-    ax.legend(fontsize="small")
+    ax.set_title("Bill per home and tariff: no battery vs the best settings")
+    ax.legend(handles=handles, fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
