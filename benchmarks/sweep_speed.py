@@ -1,6 +1,7 @@
 """How fast does a sweep go, and what does the engine cost? Prints figures for docs/sweep.md.
 
-Usage: python benchmarks/sweep_speed.py [--runs N] [--days D] [--skip-overhead]
+Usage: python benchmarks/sweep_speed.py [--runs N] [--days D] [--repeats R] [--year]
+    [--skip-throughput] [--skip-overhead]
 
 1. Throughput: N runs (the shipped household on the Agile pair, D days each from 2023-03-01,
    perfect + none + lp; the grid varies battery.capacity_kwh) in this process, on a
@@ -11,7 +12,8 @@ Usage: python benchmarks/sweep_speed.py [--runs N] [--days D] [--skip-overhead]
 2. Overhead: one one-month run (March 2023) done directly (read the files, build the inputs,
    ``run_strategies``) against the same run through the engine in this process (``build_plan``
    + ``execute`` + a ``runs.csv`` row), wall and CPU; the engine's share is the difference.
-3. Sizes for the on-paper estimate: bytes of a home, a tariff, a run and its rows pickled (what
+3. ``--year``: one home-year run on one worker: its time and the worker's memory.
+4. Sizes for the on-paper estimate: bytes of a home, a tariff, a run and its rows pickled (what
    crosses the network), and a worker's memory after its runs.
 """
 
@@ -157,6 +159,25 @@ def overhead(start: datetime, days: int, repeats: int) -> None:
     print(f"  run: {len(pickle.dumps(run)):,}; its rows: {len(pickle.dumps(rows)):,}")
 
 
+def year_run() -> None:
+    """One home-year (2022-11-15 → 2023-11-15, hourly re-plans) on a 1-worker LocalCluster:
+    its time and the worker's memory after it (the on-paper estimate's unit)."""
+    plan = plan_for(datetime(2022, 11, 15, tzinfo=UTC), 365, [4.2])
+    rows: list[Row] = []
+    with client_for(Where(1)) as client:
+        client.wait_for_workers(1)
+        client.run(_warm)
+        before = _worker_rss_mib(client)
+        cpu0, wall = _worker_cpu(client), time.perf_counter()
+        run_on(client, plan, plan.runs, lambda run, found: rows.extend(found))
+        wall, cpu = time.perf_counter() - wall, _worker_cpu(client) - cpu0
+        after = _worker_rss_mib(client)
+    print(f"\none home-year run (perfect, none, lp) on 1 worker: {wall:.1f} s wall, {cpu:.1f} s "
+          f"CPU; worker RSS {before:.0f} MiB before, {after:.0f} MiB after")  # fmt: skip
+    for row in rows:
+        print(f"  {row['strategy']:8s} {row['seconds']:6.1f} s  {row['status']}")
+
+
 def report_throughput(plan: SweepPlan, runs: int, days: int) -> None:
     """Runs per minute in this process, on 1 and on 2 local workers."""
     print(f"{runs} runs of {days} days (perfect, none, lp); the machine is shared, so CPU time "
@@ -179,6 +200,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--skip-overhead", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--year", action="store_true", help="also one home-year on 1 worker")
     parser.add_argument("--repeats", type=int, default=3, help="of the overhead's pair")
     args = parser.parse_args()
     start = datetime(2023, 3, 1, tzinfo=UTC)
@@ -187,6 +209,8 @@ def main() -> None:
         report_throughput(plan_for(start, args.days, capacities), args.runs, args.days)
     if not args.skip_overhead:
         overhead(start, 31, args.repeats)
+    if args.year:
+        year_run()
 
 
 if __name__ == "__main__":
