@@ -136,7 +136,7 @@ def _lost(future: Future[Any]) -> str:
     except Exception as cancelled:  # the future was cancelled: exception() raises
         return describe(cancelled)
     if type(exc).__name__ == "KilledWorker":
-        return f"its worker died running it ({ALLOWED_FAILURES + 1} tries): {describe(exc)}"
+        return f"its worker died running it: {describe(exc)}"
     return describe(exc) if exc is not None else f"run {future.status}"
 
 

@@ -152,8 +152,9 @@ def _check_against_direct_b(rows: list[dict[str, str]], files: dict[str, Path]) 
 
 
 def test_an_unreachable_scheduler_exits_2_before_any_run(
-    write_spec: SpecWriter, tmp_path: Path
+    write_spec: SpecWriter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("optimizer.sweep.engine.CONNECT_TIMEOUT_S", 2.0)  # nobody listens there
     spec = write_spec({"battery.capacity_kwh": [4.2]}, homes=("a",), tariffs=("flat",))
     out = tmp_path / "out"
     address = f"tcp://127.0.0.1:{_free_port()}"
