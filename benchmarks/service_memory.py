@@ -29,15 +29,20 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import optimizer.cli  # noqa: F401  (the console script's module, as ``run`` has it loaded)
-from optimizer.cli.service import configure_logging, serve
+from optimizer.cli.service import configure_logging, keep_tools_out, serve
 from optimizer.config import Settings
-from optimizer.device.clock import SimClock
+
+if TYPE_CHECKING:
+    from optimizer.device.clock import SimClock
 
 
 def clock(start: datetime, anchor: float, speed: float) -> SimClock:
     """The shared clock: ``start`` at wall time ``anchor``, running ``speed`` times real time."""
+    from optimizer.device.clock import SimClock
+
     now = start + timedelta(seconds=(time.time() - anchor) * speed)
     return SimClock(now, speed=speed, real=time.time)
 
@@ -92,6 +97,7 @@ def device(anchor: float, speed: float, password: str, url: str) -> None:
 
 
 def main() -> None:
+    keep_tools_out()  # as ``run`` does first (the device package imports httpx)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=float, default=1.0, help="simulated days")
     parser.add_argument("--speed", type=float, default=720.0, help="simulated s per real s")

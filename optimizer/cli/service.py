@@ -49,6 +49,7 @@ def run(
     speed: SpeedOption = 1.0,
 ) -> None:
     """Run the service: fetch prices, plan, poll the device and send each slot's command."""
+    keep_tools_out()  # before the device package imports httpx
     from optimizer.device.clock import SimClock, SystemTime
 
     settings = settings_from(config)
@@ -69,7 +70,7 @@ NOT_FOR_RUN = ("click", "tornado")
 def keep_tools_out() -> None:
     """Mark ``NOT_FOR_RUN`` as absent in this process (``sys.modules[name] = None``: importing
     them raises ``ImportError``, which httpx and tenacity expect when they are not installed),
-    unless already imported. Called by ``serve`` before the service's modules are imported."""
+    unless already imported. ``run`` calls it first (and ``serve``, for other callers)."""
     import sys
 
     for name in NOT_FOR_RUN:
