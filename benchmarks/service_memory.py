@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import optimizer.cli  # noqa: F401  (the console script's module, as ``run`` has it loaded)
-from optimizer.cli.service import configure_logging, keep_tools_out, serve
+from optimizer.cli.service import configure_logging, serve, tools_kept_out
 from optimizer.config import Settings
 
 if TYPE_CHECKING:
@@ -97,7 +97,6 @@ def device(anchor: float, speed: float, password: str, url: str) -> None:
 
 
 def main() -> None:
-    keep_tools_out()  # as ``run`` does first (the device package imports httpx)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=float, default=1.0, help="simulated days")
     parser.add_argument("--speed", type=float, default=720.0, help="simulated s per real s")
@@ -155,4 +154,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with tools_kept_out():  # as ``run`` does first (the device package imports httpx)
+        main()

@@ -49,16 +49,16 @@ def run(
     speed: SpeedOption = 1.0,
 ) -> None:
     """Run the service: fetch prices, plan, poll the device and send each slot's command."""
-    keep_tools_out()  # before the device package imports httpx
-    from optimizer.device.clock import SimClock, SystemTime
+    with tools_kept_out():  # before the device package imports httpx
+        from optimizer.device.clock import SimClock, SystemTime
 
-    settings = settings_from(config)
-    configure_logging(logging.INFO)
-    store_note(settings.store.url)
-    clock: TimeSource = SystemTime() if speed == 1 else SimClock(datetime.now(UTC), speed=speed)
-    with errors_to_exit():
-        settings.device.password()  # fail now (exit 2) rather than at the first sign-in
-        serve(settings, clock, speed, dry_run=dry_run)
+        settings = settings_from(config)
+        configure_logging(logging.INFO)
+        store_note(settings.store.url)
+        clock: TimeSource = SystemTime() if speed == 1 else SimClock(datetime.now(UTC), speed=speed)
+        with errors_to_exit():
+            settings.device.password()  # fail now (exit 2) rather than at the first sign-in
+            serve(settings, clock, speed, dry_run=dry_run)
 
 
 #: Installed for ``sweep`` (Dask distributed depends on them), never used by the service; httpx
@@ -67,14 +67,23 @@ def run(
 NOT_FOR_RUN = ("click", "tornado")
 
 
-def keep_tools_out() -> None:
-    """Mark ``NOT_FOR_RUN`` as absent in this process (``sys.modules[name] = None``: importing
+@contextmanager
+def tools_kept_out() -> Iterator[None]:
+    """While inside, ``NOT_FOR_RUN`` count as absent (``sys.modules[name] = None``: importing
     them raises ``ImportError``, which httpx and tenacity expect when they are not installed),
-    unless already imported. ``run`` calls it first (and ``serve``, for other callers)."""
+    unless already imported; on leaving, they are importable again (a ``run`` invoked inside a
+    test leaves no trace for the tests after it)."""
     import sys
 
-    for name in NOT_FOR_RUN:
-        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+    blocked = [name for name in NOT_FOR_RUN if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
 
 
 def serve(
@@ -91,7 +100,6 @@ def serve(
     ``until``); raises ``CredentialsRejected`` after a definite wrong password (exit 3).
     ``password`` replaces ``[device]``'s (``benchmarks/service_memory.py`` passes the
     simulator's)."""
-    keep_tools_out()
     from optimizer.service.runner import ScheduledRunner
     from optimizer.service.views import observed
     from optimizer.service.wiring import open_deps

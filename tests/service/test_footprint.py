@@ -63,17 +63,20 @@ def test_prometheus_client_is_loaded_at_the_first_scrape_only() -> None:
 
 def test_the_service_keeps_the_sweeps_tools_out() -> None:
     """click and tornado come with Dask (for ``sweep``); httpx and tenacity import them when they
-    can. ``serve`` marks them absent first, so ``run`` loads neither."""
+    can. ``run`` marks them absent while it runs, so it loads neither (and they are importable
+    again after)."""
     code = (
         "import json, sys\n"
         "import optimizer.cli\n"
-        "from optimizer.cli.service import NOT_FOR_RUN, keep_tools_out\n"
-        "keep_tools_out()\n"
-        "from optimizer.service.runner import ScheduledRunner\n"
-        "from optimizer.service.wiring import open_deps\n"
-        "import httpx, tenacity\n"
-        "print(json.dumps([m for m in (*NOT_FOR_RUN, 'httpx._main', 'pygments')\n"
-        "                  if sys.modules.get(m) is not None]))\n"
+        "from optimizer.cli.service import NOT_FOR_RUN, tools_kept_out\n"
+        "with tools_kept_out():\n"
+        "    from optimizer.service.runner import ScheduledRunner\n"
+        "    from optimizer.service.wiring import open_deps\n"
+        "    import httpx, tenacity\n"
+        "    inside = [m for m in (*NOT_FOR_RUN, 'httpx._main', 'pygments')\n"
+        "              if sys.modules.get(m) is not None]\n"
+        "import tornado  # importable again after\n"
+        "print(json.dumps(inside))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
