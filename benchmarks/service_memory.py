@@ -29,15 +29,20 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import optimizer.cli  # noqa: F401  (the console script's module, as ``run`` has it loaded)
-from optimizer.cli.service import configure_logging, serve
+from optimizer.cli.service import configure_logging, serve, tools_kept_out
 from optimizer.config import Settings
-from optimizer.device.clock import SimClock
+
+if TYPE_CHECKING:
+    from optimizer.device.clock import SimClock
 
 
 def clock(start: datetime, anchor: float, speed: float) -> SimClock:
     """The shared clock: ``start`` at wall time ``anchor``, running ``speed`` times real time."""
+    from optimizer.device.clock import SimClock
+
     now = start + timedelta(seconds=(time.time() - anchor) * speed)
     return SimClock(now, speed=speed, real=time.time)
 
@@ -149,4 +154,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with tools_kept_out():  # as ``run`` does first (the device package imports httpx)
+        main()

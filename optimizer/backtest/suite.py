@@ -233,14 +233,16 @@ def run_strategies(
     return results, summaries
 
 
-def with_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:
-    """Settings with ``section.key`` values replaced (validated again)."""
+def with_overrides(
+    settings: Settings, overrides: dict[str, Any], source: str = "--param"
+) -> Settings:
+    """Settings with ``section.key`` values replaced (validated again; errors name ``source``)."""
     from optimizer.config import parse_settings
 
     raw = settings.model_dump(mode="json")
     for dotted, value in overrides.items():
         section, _, key = dotted.partition(".")
         if section not in raw or not key:
-            raise InvalidInput(f"--param {dotted}: must be section.key of the settings file")
+            raise InvalidInput(f"{source} {dotted}: must be section.key of the settings file")
         raw[section][key] = value
-    return parse_settings(raw, "--param")
+    return parse_settings(raw, source)

@@ -22,7 +22,9 @@ from optimizer.cli import forecast as _forecast
 from optimizer.cli import plan as _plan
 from optimizer.cli import service as _service
 from optimizer.cli import show as _show
+from optimizer.cli import sweep as _sweep
 from optimizer.cli import tariffs as _tariffs
+from optimizer.cli import tune as _tune
 from optimizer.cli.common import EXIT_BAD_INPUT, err_console, fail
 
 app = typer.Typer(
@@ -105,6 +107,8 @@ _service.register(app)
 _show.register(app)
 _backtest.register(app)
 _forecast.register(app)
+_tune.register(app)
+_sweep.register(app)
 
 
 def main() -> None:

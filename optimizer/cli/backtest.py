@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -13,85 +11,31 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from optimizer.cli.common import (
-    err_console,
     errors_to_exit,
     interrupted_writes_nothing,
     settings_from,
     writable_folder,
 )
+from optimizer.cli.inputs import (
+    ConfigOpt,
+    ExportOpt,
+    FromOpt,
+    LoadOpt,
+    PricesOpt,
+    PvCalibrateOpt,
+    PvForecastOpt,
+    PvHedgeOpt,
+    PvInDayOpt,
+    PvOpt,
+    ToOpt,
+    UnitOpt,
+    period_from,
+    progress_bar,
+)
 from optimizer.errors import InvalidInput
-from optimizer.units import PRICE_UNITS
 
 if TYPE_CHECKING:
     from rich.table import Table
-
-PricesOpt = Annotated[Path, typer.Option(help="Import prices CSV (start_utc,end_utc,price).")]
-LoadOpt = Annotated[Path, typer.Option(help="Household load CSV (kWh per interval).")]
-ConfigOpt = Annotated[Path | None, typer.Option(help="Settings file (config.toml).")]
-ExportOpt = Annotated[Path | None, typer.Option(help="Export prices CSV.")]
-PvOpt = Annotated[Path | None, typer.Option(help="PV generation CSV (kWh per interval).")]
-UnitOpt = Annotated[
-    str | None,
-    typer.Option(
-        help=f"Unit of the price files: {', '.join(PRICE_UNITS)}; default: the files' unit "
-        "column, else tariff.csv_unit (p/kWh). The currency follows it."
-    ),
-]
-PvForecastOpt = Annotated[
-    Path | None,
-    typer.Option(
-        help="Archive of issued PV forecasts (issued_utc,start_utc,end_utc,kwh[,kwh_p10,"
-        "kwh_p90]): each decision reads the latest vintage issued by its time; needs --pv."
-    ),
-]
-PvCalibrateOpt = Annotated[
-    bool,
-    typer.Option(
-        "--pv-calibrate",
-        help="Calibrate the archive's forecasts on the measured PV, walk-forward (also what "
-        "pv.calibrate = true, the default, does; set it false to replay the raw forecasts).",
-    ),
-]
-PvHedgeOpt = Annotated[
-    bool,
-    typer.Option("--pv-hedge", help="Plan over the archive's P10/forecast/P90 as PV scenarios."),
-]
-PvInDayOpt = Annotated[
-    bool,
-    typer.Option(
-        "--pv-inday", help="Scale the PV forecast ahead by the PV measured in the last 2 hours."
-    ),
-]
-FromOpt = Annotated[str | None, typer.Option("--from", help="Start, ISO-8601 with offset.")]
-ToOpt = Annotated[str | None, typer.Option("--to", help="End (exclusive), ISO-8601.")]
-
-
-@contextmanager
-def progress_bar(
-    total: int, quiet: bool = False, what: str = "replaying"
-) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr (stdout stays clean for ``--json``)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    if quiet:
-        yield lambda n: None
-        return
-    columns = (TextColumn(what), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-               TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, console=err_console(), transient=True) as bar:
-        task = bar.add_task("replay", total=total)
-        yield lambda n: bar.advance(task, n)
-
-
-def period_from(start: str | None, end: str | None) -> tuple[datetime, datetime] | None:
-    """``--from``/``--to`` as UTC datetimes (both or neither)."""
-    from optimizer.timeseries import parse_utc
-
-    if start is None and end is None:
-        return None
-    if start is None or end is None:
-        raise InvalidInput("give both --from and --to, or neither")
-    return parse_utc(start, "--from"), parse_utc(end, "--to")
 
 
 def _table(summaries: list[dict[str, Any]], currency: str) -> Table:
@@ -219,8 +163,5 @@ def load_inputs(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``backtest`` and ``tune`` to the command line."""
-    from optimizer.cli import tune
-
+    """Add ``backtest`` to the command line."""
     app.command("backtest")(backtest_command)
-    app.command("tune")(tune.tune_command)

@@ -51,15 +51,41 @@ def run(
     speed: SpeedOption = 1.0,
 ) -> None:
     """Run the service: fetch prices, plan, poll the device and send each slot's command."""
-    from optimizer.device.clock import SimClock, SystemTime
+    with tools_kept_out():  # before the device package imports httpx
+        from optimizer.device.clock import SimClock, SystemTime
 
-    settings = settings_from(config)
-    configure_logging(logging.INFO)
-    store_note(settings.store.url)
-    clock: TimeSource = SystemTime() if speed == 1 else SimClock(datetime.now(UTC), speed=speed)
-    with errors_to_exit():
-        settings.device.password()  # fail now (exit 2) rather than at the first sign-in
-        serve(settings, clock, speed, dry_run=dry_run)
+        settings = settings_from(config)
+        configure_logging(logging.INFO)
+        store_note(settings.store.url)
+        clock: TimeSource = SystemTime() if speed == 1 else SimClock(datetime.now(UTC), speed=speed)
+        with errors_to_exit():
+            settings.device.password()  # fail now (exit 2) rather than at the first sign-in
+            serve(settings, clock, speed, dry_run=dry_run)
+
+
+#: Installed for ``sweep`` (Dask distributed depends on them), never used by the service; httpx
+#: imports its own command line (``httpx._main``: click, rich, pygments) and tenacity its
+#: tornado integration whenever these are importable: +5.4 MiB RSS in ``run`` (docs/sweep.md).
+NOT_FOR_RUN = ("click", "tornado")
+
+
+@contextmanager
+def tools_kept_out() -> Iterator[None]:
+    """While inside, ``NOT_FOR_RUN`` count as absent (``sys.modules[name] = None``: importing
+    them raises ``ImportError``, which httpx and tenacity expect when they are not installed),
+    unless already imported; on leaving, they are importable again (a ``run`` invoked inside a
+    test leaves no trace for the tests after it)."""
+    import sys
+
+    blocked = [name for name in NOT_FOR_RUN if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
 
 
 def serve(

@@ -1,42 +1,42 @@
-"""``xstorage-optimizer tune``: backtest a grid of settings in parallel processes and rank them."""
+"""``xstorage-optimizer tune``: a sweep of one home and one tariff over a grid of settings,
+ranked by the bill; the best settings are written as TOML. Same engine as ``sweep``."""
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from optimizer.cli.backtest import (
+from optimizer.cli.common import (
+    err_console,
+    errors_to_exit,
+    interrupted_writes_nothing,
+    out_console,
+    settings_from,
+    writable_file,
+)
+from optimizer.cli.inputs import (
     ConfigOpt,
     ExportOpt,
     FromOpt,
     LoadOpt,
     PricesOpt,
-    PvCalibrateOpt,
     PvForecastOpt,
-    PvHedgeOpt,
-    PvInDayOpt,
     PvOpt,
+    SchedulerFileOpt,
+    SchedulerOpt,
     ToOpt,
     UnitOpt,
-    load_inputs,
+    WorkersOpt,
     period_from,
-    progress_bar,
-)
-from optimizer.cli.common import (
-    err_console,
-    errors_to_exit,
-    interrupted_writes_nothing,
-    settings_from,
-    writable_file,
 )
 from optimizer.errors import InvalidInput
 
-if TYPE_CHECKING:
-    from optimizer.backtest.suite import DataFiles
-    from optimizer.config import Settings
+#: tune's inputs are options: messages name them (``--load``), not SPEC keys.
+OPTIONS = {"load": "--load", "pv": "--pv", "prices": "--prices",
+           "export_prices": "--export-prices", "price_unit": "--price-unit",
+           "pv_forecast": "--pv-forecast"}  # fmt: skip
 
 
 def _value(text: str) -> Any:
@@ -50,56 +50,22 @@ def _value(text: str) -> Any:
     return text
 
 
-def parse_params(params: list[str]) -> list[dict[str, Any]]:
-    """``section.key=a,b,c`` options → every combination as a dict of overrides."""
-    axes: list[list[tuple[str, Any]]] = []
+def parse_params(params: list[str]) -> dict[str, list[Any]]:
+    """``section.key=a,b,c`` options → the grid: key → values (a key given twice is an error)."""
+    grid: dict[str, list[Any]] = {}
     for param in params:
         key, sep, values = param.partition("=")
+        key = key.strip()
         if not sep or "." not in key or not values:
             raise InvalidInput(f"--param {param!r}: use section.key=value1,value2")
-        axes.append([(key.strip(), _value(v.strip())) for v in values.split(",")])
-    return [dict(combo) for combo in itertools.product(*axes)]
+        if key in grid:
+            raise InvalidInput(f"--param {key}: given twice; list its values once")
+        grid[key] = [_value(v.strip()) for v in values.split(",")]
+    return grid
 
 
-def _evaluate(
-    settings: Settings,
-    files: DataFiles,
-    period: tuple[Any, Any] | None,
-    overrides: dict[str, Any],
-    strategy: str,
-) -> dict[str, Any]:
-    """One grid point (runs in a worker process): the summary of ``strategy``."""
-    from optimizer.backtest.suite import (
-        config_from,
-        inputs_from,
-        pv_archive_of,
-        read_series,
-        run_strategies,
-        with_overrides,
-    )
-
-    tuned = with_overrides(settings, overrides)
-    inputs = inputs_from(read_series(files, tuned), tuned, period, pv_archive_of(files))
-    _, summaries = run_strategies([strategy], inputs, config_from(tuned))
-    return {"overrides": overrides, **summaries[0]}
-
-
-def _worker_start() -> None:
-    """In each worker: Ctrl-C (sent to the whole process group) ends it quietly; the parent
-    reports the interruption once."""
-    import os
-    import signal
-
-    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
-
-
-def _stop_workers(pool: Any) -> None:
-    """Cancel what has not started and end the workers now (not after their backtests)."""
-    import multiprocessing
-
-    pool.shutdown(wait=False, cancel_futures=True)
-    for child in multiprocessing.active_children():
-        child.terminate()
+def _label(kind: str, index: int, name: str) -> str:
+    return OPTIONS.get(name, f"--{name}")
 
 
 def _toml(overrides: dict[str, Any]) -> str:
@@ -122,59 +88,57 @@ def tune_command(
     start: FromOpt = None,
     end: ToOpt = None,
     strategy: Annotated[str, typer.Option(help="Strategy to tune.")] = "lp",
-    workers: Annotated[int, typer.Option(min=1, help="Parallel processes.")] = 2,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    scheduler_file: SchedulerFileOpt = None,
     best_out: Annotated[Path, typer.Option(help="Where to write the best settings (TOML).")] = Path(
         "tuned.toml"
     ),
     pv_forecast: PvForecastOpt = None,
-    pv_calibrate: PvCalibrateOpt = False,
-    pv_hedge: PvHedgeOpt = False,
-    pv_inday: PvInDayOpt = False,
 ) -> None:
     """Backtest every combination of --param values; rank by the bill; write the best."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    from rich.console import Console
     from rich.table import Table
 
-    from optimizer.backtest.suite import DataFiles, with_overrides
+    from optimizer.cli.sweep import point_text, report_failures, run_all, where_from
+    from optimizer.sweep.plan import PlanParts, build_plan
+    from optimizer.sweep.spec import HomeSpec, TariffSpec
 
     settings = settings_from(config)
     with errors_to_exit():
+        where = where_from(workers, scheduler, scheduler_file)
         writable_file(best_out, "--best-out")
-        grid = parse_params(param)
-        for overrides in grid:
-            with_overrides(settings, overrides)  # fail fast on a bad key or value
-        period = period_from(start, end)
-        pv_options = (pv_forecast, pv_calibrate, pv_hedge, pv_inday)
-        _, currency = load_inputs(
-            settings, prices, load, export_prices, pv, price_unit, period, pv_options
-        )
-        files = DataFiles(prices, load, export_prices, pv, price_unit, *pv_options)
-        err_console().print(f"tune: {len(grid)} backtests of {strategy} on {workers} processes",
-                          highlight=False)  # fmt: skip
-        with (
-            interrupted_writes_nothing("tune"),
-            ProcessPoolExecutor(max_workers=workers, initializer=_worker_start) as pool,
-            progress_bar(len(grid), what="backtests") as advance,
-        ):
-            futures = [pool.submit(_evaluate, settings, files, period, o, strategy) for o in grid]
-            rows = []
-            try:
-                for future in as_completed(futures):
-                    rows.append(future.result())
-                    advance(1)
-            except KeyboardInterrupt:
-                _stop_workers(pool)
-                raise
-        rows.sort(key=lambda r: r["cost"])
+        parts = PlanParts(settings, period_from(start, end), [strategy], parse_params(param),
+                          with_references=False, label=_label, grid_source="--param")  # fmt: skip
+        home = HomeSpec(name="home", load=load, pv=pv, pv_forecast=pv_forecast)
+        tariff = TariffSpec(name="tariff", prices=prices, export_prices=export_prices,
+                            price_unit=price_unit)  # fmt: skip
+        plan = build_plan(parts, [home], [tariff])
+        err_console().print(f"tune: {len(plan.runs)} backtests of {strategy} on "
+                            f"{where.describe()}", highlight=False)  # fmt: skip
+        rows: list[tuple[Any, dict[str, Any]]] = []
+        with interrupted_writes_nothing("tune"):
+            failed = run_all(
+                plan, plan.runs, where, lambda run, found: rows.append((run, found[0]))
+            )
+    ranked = sorted(((run, row) for run, row in rows if row["status"] == "ok"),
+                    key=lambda pair: pair[1]["cost"])  # fmt: skip
+    currency = plan.currency
     table = Table(title=f"tune {strategy}: ranked by cost ({currency})")
     for header in ("rank", "settings", f"cost ({currency})", f"savings ({currency})", "cycles"):
         table.add_column(header)
-    for rank, row in enumerate(rows, 1):
-        label = ", ".join(f"{k}={v}" for k, v in row["overrides"].items())
-        table.add_row(str(rank), label, f"{row['cost']:.2f}", f"{row['savings']:.2f}",
-                      f"{row['cycles']:.1f}")  # fmt: skip
-    Console().print(table)
-    best_out.write_text(f"# best of {len(rows)} by backtest cost\n" + _toml(rows[0]["overrides"]))
-    err_console().print(f"best settings written to {best_out}", highlight=False)
+    for rank, (run, row) in enumerate(ranked, 1):
+        table.add_row(str(rank), point_text(run.point), f"{row['cost']:.2f}",
+                      f"{row['savings']:.2f}", f"{row['cycles']:.1f}")  # fmt: skip
+    out_console().print(table)
+    report_failures(failed)
+    if ranked:
+        header = f"# best of {len(ranked)} by backtest cost\n"
+        best_out.write_text(header + _toml(ranked[0][0].point))
+        err_console().print(f"best settings written to {best_out}", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``tune`` to the command line."""
+    app.command("tune")(tune_command)

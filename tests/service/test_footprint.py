@@ -11,11 +11,12 @@ import subprocess
 import sys
 
 #: What the service never needs: the simulator (and with it ``cryptography``, its certificates),
-#: the demo and its summary, plotting, the LP solver (the planner's DP makes the plans) and
-#: Alembic (an up-to-date store is opened without it).
+#: the demo and its summary, plotting, the LP solver (the planner's DP makes the plans),
+#: Alembic (an up-to-date store is opened without it) and the sweep engine with Dask.
 NOT_FOR_THE_SERVICE = (
     "optimizer.device.simulator", "cryptography", "optimizer.service.demo",
     "optimizer.service.summary", "matplotlib", "pulp", "highspy", "alembic",
+    "optimizer.sweep", "dask", "distributed",
 )  # fmt: skip
 
 
@@ -58,3 +59,26 @@ def test_prometheus_client_is_loaded_at_the_first_scrape_only() -> None:
     codes, before, scraped, after, named = json.loads(done.stdout.strip().splitlines()[-1])
     assert codes == [200, 503, 503]  # the page; not started yet (nothing published)
     assert (before, scraped, after, named) == (False, 200, True, True)
+
+
+def test_the_service_keeps_the_sweeps_tools_out() -> None:
+    """click and tornado come with Dask (for ``sweep``); httpx and tenacity import them when they
+    can. ``run`` marks them absent while it runs, so it loads neither (and they are importable
+    again after)."""
+    code = (
+        "import json, sys\n"
+        "import optimizer.cli\n"
+        "from optimizer.cli.service import NOT_FOR_RUN, tools_kept_out\n"
+        "with tools_kept_out():\n"
+        "    from optimizer.service.runner import ScheduledRunner\n"
+        "    from optimizer.service.wiring import open_deps\n"
+        "    import httpx, tenacity\n"
+        "    inside = [m for m in (*NOT_FOR_RUN, 'httpx._main', 'pygments')\n"
+        "              if sys.modules.get(m) is not None]\n"
+        "import tornado  # importable again after\n"
+        "print(json.dumps(inside))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
