@@ -15,6 +15,8 @@ the run is reported failed.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import os
 import uuid
@@ -115,18 +117,36 @@ def client_for(where: Where) -> Iterator[Client]:
         # spends on nothing it reports (benchmarks/sweep_speed.py measures the difference).
         "distributed.worker.profile.enabled": False,
     }
-    with (
-        dask.config.set(settings),
-        LocalCluster(
-            n_workers=where.local_workers, threads_per_worker=1, processes=True,
-            host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
-            # no dashboard; the scheduler's small HTTP server (health, metrics) on a free
-            # loopback port instead of 8787 (two sweeps at once do not collide)
-            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-        ) as cluster,
-        Client(cluster, set_as_default=False) as client,
-    ):  # fmt: skip
-        yield client
+    cluster: Any = None
+    local: Any = None
+    try:
+        with dask.config.set(settings):
+            cluster = LocalCluster(
+                n_workers=where.local_workers, threads_per_worker=1, processes=True,
+                host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+                # no dashboard; the scheduler's small HTTP server (health, metrics) on a free
+                # loopback port instead of 8787 (two sweeps at once do not collide)
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+            )  # fmt: skip
+            with cluster, Client(cluster, set_as_default=False) as local:
+                yield local
+    except KeyboardInterrupt:
+        _close_quietly(local, cluster)
+        raise
+
+
+def _close_quietly(client: Any, cluster: Any) -> None:
+    """Ctrl-C (also while the cluster starts): close the client and the local cluster now,
+    without Dask's shutdown noise; Dask's own exit hook, which would try again on a cluster
+    stopped half-way and print a traceback, is taken off."""
+    from distributed.deploy.spec import close_clusters
+
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    for closing in (client, cluster):
+        if closing is not None:
+            with contextlib.suppress(Exception):
+                closing.close(timeout=5)
+    atexit.unregister(close_clusters)
 
 
 def _lost(future: Future[Any]) -> str:
