@@ -28,6 +28,10 @@ class BatterySpec:
     #: The device's own floor (``bmsBackupLevel``, %): its modes (self-consumption, peak
     #: shaving) discharge down to it, whatever the planner's ``min_soc_pct``.
     backup_pct: float = 0.0
+    #: The service's in-slot reserve guard (%, 0: none; ``optimizer.planning.guard``): it ends
+    #: self-consumption and peak shaving (basic mode) at a reading at or below this SOC, so the
+    #: planner and the backtest model those modes with this floor. The device does not know it.
+    guard_pct: float = 0.0
 
     def kwh(self, soc_pct: float) -> float:
         """Stored energy in kWh at ``soc_pct`` percent."""

@@ -31,6 +31,7 @@ from optimizer.errors import InvalidInput
 from optimizer.forecast.load import load_forecaster
 from optimizer.forecast.pvcalibrate import InDay
 from optimizer.planning import PlanOptions
+from optimizer.planning.guard import guarded
 from optimizer.timeseries import to_slots
 
 ALL = ("perfect", "lp", "cheapest-slots", "self-use", "none")
@@ -195,7 +196,7 @@ def config_from(
         all_known=bt.prices_known == "all",
     )  # fmt: skip
     return BacktestConfig(
-        battery=settings.battery.spec(),
+        battery=guarded(settings.battery.spec(), settings.service.poll_seconds),
         grid=settings.grid.spec(),
         options=options,
         replan=replan or bt.replan,  # type: ignore[arg-type]

@@ -228,6 +228,7 @@ def plan_command(
 ) -> None:
     """Plan a charge/discharge timetable from CSV prices and forecasts."""
     from optimizer.planning import plan
+    from optimizer.planning.guard import guarded
     from optimizer.timeseries import parse_utc
 
     settings = settings_from(config)
@@ -253,7 +254,7 @@ def plan_command(
             export_series,
             load_series,
             _energy(pv, "--pv", settings),
-            settings.battery.spec(),
+            guarded(settings.battery.spec(), settings.service.poll_seconds),
             settings.grid.spec(),
             soc,
             begin,

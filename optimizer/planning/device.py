@@ -13,8 +13,10 @@ follow the operation-modes manual and the Home Assistant integrations):
   (never below the device's ``backup_pct``); what the house does not use is exported.
 * ``SET_MAXIMIZE_AUTO_CONSUMPTION`` (self-consumption): store PV surplus (up to 100 %), never
   grid energy, and cover the house's net load down to ``backup_pct``, so the battery follows
-  the *real* load. The device knows nothing of the planner's ``min_soc_pct``/``max_soc_pct``:
-  only the targets of forced commands carry them.
+  the *real* load. Where the service's reserve guard runs (``battery.guard_pct`` > 0, the
+  planner's and the backtest's battery; never the simulator's), down to the guard's SOC: the
+  service then sends basic mode for the rest of the slot. The device knows nothing of the
+  planner's ``min_soc_pct``/``max_soc_pct``: only the targets of forced commands carry them.
 * ``SET_VARIABLE_GRID_INJECTION`` (``maximumPower`` W >= 0): export at most that much; PV surplus
   above it charges the battery, and what the battery cannot take is curtailed. No discharge.
 * ``SET_PEAK_SHAVING`` (``maxHousePeakConsumption`` W): discharge what the house draws above the
@@ -88,12 +90,19 @@ def self_consumption_ac_kwh(
     soc_kwh: float, load_kwh: float, pv_kwh: float, dt_h: float, battery: BatterySpec
 ) -> float:
     """Battery AC energy (+ charge) in self-consumption mode: PV surplus in (to 100 %), net
-    load out (to the device's ``backup_pct``)."""
+    load out (to ``mode_floor_pct``: the device's ``backup_pct``, or the service's guard)."""
     b = battery
     surplus = pv_kwh - load_kwh
     if surplus >= 0:
         return min(surplus, charge_room_kwh(soc_kwh, b.capacity_kwh, dt_h, b))
-    return -min(-surplus, discharge_room_kwh(soc_kwh, b.kwh(b.backup_pct), dt_h, b))
+    return -min(-surplus, discharge_room_kwh(soc_kwh, b.kwh(mode_floor_pct(b)), dt_h, b))
+
+
+def mode_floor_pct(battery: BatterySpec) -> float:
+    """The SOC (%) down to which self-consumption and peak shaving discharge: the device's
+    backup level, or above it the service's reserve guard (``battery.guard_pct``), which ends
+    the mode there (the device simulator's battery has no guard: it plays the device alone)."""
+    return max(battery.backup_pct, battery.guard_pct)
 
 
 def export_limit_ac_kwh(
@@ -134,7 +143,7 @@ def _battery_ac(
 ) -> tuple[float, float]:
     """(battery AC energy, export cap from the mode or -1 for none) for one slot."""
     params = command.parameters or {}
-    top, bottom = b.capacity_kwh, b.kwh(b.backup_pct)
+    top, bottom = b.capacity_kwh, b.kwh(mode_floor_pct(b))
     action = action_of(command)
     surplus = pv_kwh - load_kwh
     if action is not Action.IDLE:

@@ -12,11 +12,11 @@ forecast) plus ``W_{t+1}`` of the energy it leaves is least:
   the forecast it would leave the planning window, which the device does not know, it is not
   an option). Its floor is the device's backup level (``battery.backup_pct``, the device's
   ``bmsBackupLevel``), not the owner's reserve (``min_soc_pct``): where the backup level is
-  below the reserve, self-consumption is an option only from an SOC that no load can take
-  below the reserve within the slot (``reserve_safe_from_kwh``: the SOC less the most the
-  battery can discharge in the slot, ``max_discharge_kw × dt / discharge_efficiency``, stays
-  at or above the reserve plus ``READING_MARGIN_PCT``). Nearer the reserve a forced
-  discharge (its target, never below the reserve, is its floor) or basic mode serves instead;
+  below the reserve, the service's reserve guard (``battery.guard_pct``) ends the mode at a
+  reading at its threshold, and self-consumption is an option above that threshold, played
+  down to it (``reserve_safe_from_kwh``; without the guard, only from an SOC that no load can
+  take below the reserve within the slot). Nearer the reserve a forced discharge (its target,
+  never below the reserve, is its floor) or basic mode serves instead;
 * basic mode (battery idle);
 * an export limit of 0 W (``SET_VARIABLE_GRID_INJECTION``: the battery takes the PV surplus,
   the rest is curtailed, never a discharge) where PV is forecast above the load and either the
@@ -51,6 +51,7 @@ from optimizer.planning.device import (
     settle_arrays,
 )
 from optimizer.planning.dp import CostToGo, Window
+from optimizer.planning.guard import READING_MARGIN_PCT
 from optimizer.planning.inputs import PlanOptions, Problem
 from optimizer.planning.pwl import X_TOL, Pwl
 from optimizer.planning.solution import FLOW_TOL_KWH, TIE_BREAK_PER_KWH
@@ -64,9 +65,9 @@ EDGE_MARGIN_PCT = 1.0
 LOOK_AHEAD_SLOTS = 2
 #: A grid flow may exceed its limit by this much (kWh, numerical slack).
 GRID_TOL_KWH = 1e-6
-#: The device reports whole-percent SOC: the true SOC may lie this far below the one measured,
-#: so self-consumption keeps this much more above the reserve (% of capacity).
-READING_MARGIN_PCT = 0.5
+#: Above the guard's threshold, self-consumption is an option from this much more (kWh): a
+#: reading at the threshold already ends it (``optimizer.planning.guard``).
+GUARD_EPS_KWH = 1e-6
 
 _SC, _BASIC, _LIMIT = range(3)
 _MAX_STEPS = MAX_POWER_PCT / POWER_STEP_PCT
@@ -393,14 +394,19 @@ class Policy:
 
 def reserve_safe_from_kwh(battery: BatterySpec, dt_h: float) -> float:
     """The least stored energy (kWh) from which self-consumption cannot take the battery below
-    the reserve (``min_soc_pct``) in a slot of ``dt_h`` hours whatever the house draws: the
+    the reserve (``min_soc_pct``) in a slot of ``dt_h`` hours whatever the house draws.
+
+    ``-inf`` where the device's own floor (``backup_pct``, its ``bmsBackupLevel``) is at or
+    above the reserve: the device then keeps the reserve itself. With the service's reserve
+    guard (``guard_pct`` > 0, ``optimizer.planning.guard``): just above the guard's threshold
+    (a reading at it ends the mode; the guard's margin keeps the reserve). Without it: the
     reserve plus ``READING_MARGIN_PCT`` plus the most the battery can discharge in the slot
-    (``max_discharge_kw × dt_h``, AC, taken from store at ``discharge_efficiency``). ``-inf``
-    where the device's own floor (``backup_pct``, its ``bmsBackupLevel``) is at or above the
-    reserve: the device then keeps the reserve itself."""
+    (``max_discharge_kw × dt_h``, AC, taken from store at ``discharge_efficiency``)."""
     b = battery
     if b.backup_pct >= b.min_soc_pct - 1e-9:
         return -math.inf
+    if b.guard_pct >= b.min_soc_pct:
+        return b.kwh(b.guard_pct) + GUARD_EPS_KWH
     drain_kwh = b.max_discharge_kw * dt_h / b.discharge_efficiency
     return b.kwh(b.min_soc_pct + READING_MARGIN_PCT) + drain_kwh
 

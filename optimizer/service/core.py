@@ -26,6 +26,7 @@ runner stops and ``run`` exits 3); every other device or sign-in failure is retr
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -71,6 +72,11 @@ from optimizer.service.wiring import Deps
 from optimizer.store.records import CommandRecord, Reading
 
 log = logging.getLogger(__name__)
+
+#: Modes that discharge down to the device's backup level (guarded where it is below the reserve).
+GUARDED_MODES = frozenset(
+    {DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION, DeviceCommand.SET_PEAK_SHAVING}
+)
 
 # Jobs off the control path: the scheduler runs them on their own worker. When one returns a
 # callable, that follow-up runs on the control thread (at once).
@@ -431,6 +437,7 @@ class Service:
         now = self.clock.now()
         start = slot_start(now, self.settings.planner.slot_minutes)
         self._choose_slot(now, start)
+        self._guard_reserve(now, start)
         if self._progress_slot != start:
             self._progress_slot = start
             self.progress = replace(self.progress, sends=0, accepted=None, accepted_at=None,
@@ -438,6 +445,43 @@ class Service:
         self._check_overdue(now, start)
         price = self.import_price(now, start)
         return decide(self.slots, self.reading, now, self.limits, self.progress, price)
+
+    def _guard_reserve(self, now: datetime, start: datetime) -> None:
+        """The in-slot reserve guard (``optimizer.planning.guard``), on the control path: while
+        this slot's command is a mode whose device floor (the backup level) is below the
+        reserve, a reading at or below the guard's threshold (or no fresh reading) ends it:
+        basic mode for the rest of the slot, until the next slot's decision."""
+        threshold = self.battery().guard_pct
+        slot = current_slot(self.slots, now)
+        if threshold <= 0 or slot is None or slot.start != start:
+            return
+        if slot.command.command not in GUARDED_MODES:
+            return
+        reading = self.reading
+        stale = reading is None or is_stale(reading, now, self.limits)
+        if not stale and reading is not None and reading.soc_pct > threshold:
+            return
+        soc = math.nan if stale or reading is None else reading.soc_pct
+        if stale:
+            why = "no fresh SOC reading"
+        else:
+            why = f"measured SOC {soc:g} % is at or below {threshold:g} %"
+        log.warning(
+            "reserve guard: %s (reserve %g %%, device backup level %g %%) under %s; basic mode "
+            "until the next slot", why, self.settings.battery.min_soc_pct,
+            self.device_backup_pct if self.device_backup_pct is not None
+            else self.settings.battery.backup_pct, slot.command.command,
+        )  # fmt: skip
+        hold = soc if not stale else slot.soc_start_pct
+        guard = PlannedSlot(
+            slot.start,
+            slot.end,
+            commands.basic(slot.command.duration_h),
+            hold,
+            hold,
+            max(slot.start, reading.time if reading is not None else now),
+        )
+        self.slots = tuple(guard if s.start == slot.start else s for s in self.slots)
 
     def _check_overdue(self, now: datetime, start: datetime) -> None:
         """An accepted command the status has not shown for ``confirm_window_s`` (and

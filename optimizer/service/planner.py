@@ -30,6 +30,7 @@ from optimizer.forecast.pvcalibrate import Calibration
 from optimizer.planning import PlanOptions, Policy, Problem, build_problem, plan_timetable
 from optimizer.planning.device import apply_command, idle_command
 from optimizer.planning.gate import check_timetable
+from optimizer.planning.guard import guarded
 from optimizer.planning.policy import slot_row
 from optimizer.planning.timetable import no_battery_cost, walked_slots
 from optimizer.service.pvforecast import PlannedPv, planned_pv
@@ -204,9 +205,10 @@ def make_plan(
     made = forecasts(store, settings, index, now)
     options = options_for(settings, len(index))
     soc = min(100.0, max(0.0, soc_pct))
+    if battery is None:
+        battery = guarded(settings.battery.spec(), settings.service.poll_seconds)
     problem = build_problem(
-        imports, exports, made.load, made.pv, battery or settings.battery.spec(),
-        settings.grid.spec(), soc,
+        imports, exports, made.load, made.pv, battery, settings.grid.spec(), soc,
         start, options,
     )  # fmt: skip
     context = DecisionContext(

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from optimizer.config import Settings
 from optimizer.domain import BatterySpec
+from optimizer.planning.guard import guarded
 from optimizer.planning.policy import reserve_safe_from_kwh
 
 
@@ -20,9 +21,9 @@ def planning_battery(settings: Settings, backup_pct: float | None) -> BatterySpe
     """``[battery]`` with the device's measured backup level (%; ``None``: unknown), which is
     also the reserve where it is higher (the device never discharges below it)."""
     spec = settings.battery.spec()
-    if backup_pct is None:
-        return spec
-    return replace(spec, backup_pct=backup_pct, min_soc_pct=max(spec.min_soc_pct, backup_pct))
+    if backup_pct is not None:
+        spec = replace(spec, backup_pct=backup_pct, min_soc_pct=max(spec.min_soc_pct, backup_pct))
+    return guarded(spec, settings.service.poll_seconds)
 
 
 def self_consumption_safe_pct(battery: BatterySpec, slot_minutes: int) -> float:
@@ -38,9 +39,10 @@ def backup_warning(backup_pct: float, reserve_pct: float, safe_pct: float) -> st
         return (
             f"device backup level (bmsBackupLevel) {backup_pct:g} % is below the reserve "
             f"battery.min_soc_pct = {reserve_pct:g} %: the device's self-consumption mode "
-            f"discharges down to {backup_pct:g} %, so plans use it only from {safe_pct:.0f} % "
-            f"SOC up (forced discharges to the reserve nearer it); set the backup level to "
-            f"{reserve_pct:g} % on the device to use self-consumption down to the reserve"
+            f"discharges down to {backup_pct:g} %; the service's reserve guard ends it (basic "
+            f"mode) at a reading at or below {safe_pct:.0f} %, but if the service stops, the "
+            f"device's own modes go down to {backup_pct:g} %: set the backup level to "
+            f"{reserve_pct:g} % on the device"
         )
     if backup_pct > reserve_pct:
         return (

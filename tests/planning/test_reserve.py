@@ -5,7 +5,9 @@ The device's self-consumption mode discharges down to its own backup level (``ba
 load. Each slot's command is chosen from the SOC reached (``Policy.choose``: the service's and
 the backtest's call); played through the one device model with any load at or above the
 forecast (and any PV at or below it), no slot may end below the reserve unless it started
-below it.
+below it. The model is the planner's and the backtest's: with the service's in-slot reserve
+guard (``battery.guard_pct``, ``optimizer.planning.guard``) self-consumption stops at the
+guard's threshold, which the service enforces (``tests/service/test_reserve.py``).
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimizer.domain import BatterySpec, DeviceCommand, GridSpec
+from optimizer.domain import BatterySpec, Command, DeviceCommand, GridSpec
 from optimizer.planning import PlanOptions, Policy, build_problem, plan_policy, plan_timetable
-from optimizer.planning.device import apply_command
+from optimizer.planning.device import apply_command, mode_floor_pct
+from optimizer.planning.guard import guard_margin_pct, guard_pct, guarded
 from optimizer.planning.policy import reserve_safe_from_kwh
 from tests.planning.conftest import price_and_energy_lists, series
 
@@ -55,6 +58,9 @@ def cases(draw: st.DrawFn) -> dict[str, object]:
             max_discharge_kw=draw(st.sampled_from([1.0, 3.6])),
             backup_pct=draw(st.sampled_from([0.0, 4.0])),
         ),
+        # The service's guard for polls this often (seconds); None: no guard (the rule that
+        # keeps a whole slot's discharge above the reserve).
+        "poll": draw(st.sampled_from([None, 30, 60, 60, 300])),
         "terminal": draw(st.sampled_from(["none", "auto"])),
     }
 
@@ -66,6 +72,9 @@ def test_no_load_above_the_forecast_takes_a_chosen_command_below_the_reserve(
 ) -> None:
     battery = case["battery"]
     assert isinstance(battery, BatterySpec)
+    if case["poll"] is not None:
+        battery = guarded(battery, float(case["poll"]))  # type: ignore[arg-type]
+        assert battery.guard_pct > battery.min_soc_pct
     options = PlanOptions(terminal_soc_value=case["terminal"])  # type: ignore[arg-type]
     problem = build_problem(
         series(case["imp"]), series(case["exp"]), series(case["load"]),  # type: ignore[arg-type]
@@ -80,14 +89,17 @@ def test_no_load_above_the_forecast_takes_a_chosen_command_below_the_reserve(
         assert end >= min(start, reserve) - 1e-6, (start, end)
 
 
-def _field_case(backup_pct: float = 0.0) -> tuple[Policy, float]:
+def _field_case(backup_pct: float = 0.0, guard: bool = True) -> tuple[Policy, float]:
     """The issue's kind of case: from the 10 % reserve, cheap afternoon, an evening peak
-    16:00-19:00, 0.25 kWh of load forecast in every half hour, nothing left worth keeping."""
+    16:00-19:00, 0.25 kWh of load forecast in every half hour, nothing left worth keeping;
+    the service's guard for 60-second polls (13 %) unless ``guard`` is False."""
     index = pd.date_range(FIELD_START, periods=24, freq="30min", tz="UTC")
     hours = index.hour + index.minute / 60
     imports = pd.Series(np.where(hours < 16, 0.14, np.where(hours < 19, 0.36, 0.22)), index)
     exports, load = pd.Series(0.05, index), pd.Series(0.25, index)
     battery = BatterySpec(backup_pct=backup_pct)
+    if guard:
+        battery = guarded(battery, 60)
     options = PlanOptions(terminal_soc_value="none")
     problem = build_problem(
         imports, exports, load, None, battery, GridSpec(), 10.0, FIELD_START, options
@@ -96,22 +108,26 @@ def _field_case(backup_pct: float = 0.0) -> tuple[Policy, float]:
     return policy, plan_timetable(policy).cost
 
 
+@pytest.mark.parametrize("guard", [True, False])
 @pytest.mark.parametrize("peak_load", [0.4, 0.6])
-def test_field_case_evening_peak_above_the_forecast_keeps_the_reserve(peak_load: float) -> None:
+def test_field_case_evening_peak_above_the_forecast_keeps_the_reserve(
+    peak_load: float, guard: bool
+) -> None:
     # Before: self-consumption down to the reserve on the forecast; with 0.4 or 0.6 kWh in
     # every slot from 16:00 the service's path (each slot chosen from the SOC reached) ended
-    # at 6.83 %; now every slot ends at or above 10 %.
-    policy, _ = _field_case()
+    # at 6.83 %; now every slot ends at or above 10 %, with the guard (self-consumption down
+    # to 13 %) and without it (self-consumption only from 57.6 %).
+    policy, _ = _field_case(guard=guard)
     load = np.where(np.arange(policy.n) >= 8, peak_load, 0.25)
     ends = [end for _, end in _walk(policy, load, np.zeros(policy.n))]
     assert min(ends) >= 10.0 - 1e-6
 
 
 def test_field_case_costs_at_most_a_penny_and_a_half_on_the_forecast() -> None:
-    # The forced discharges that replace self-consumption near the reserve move whole-percent
-    # targets at 5 % power steps: 0.9806 against 0.9701 GBP for the self-consumption path
-    # (the exact optimum's own figure, lp_cost).
-    policy, cost = _field_case()
+    # Without the guard, the forced discharges that replace self-consumption near the reserve
+    # move whole-percent targets at 5 % power steps: 0.9806 against 0.9701 GBP for the
+    # self-consumption path (the exact optimum's own figure, lp_cost).
+    policy, cost = _field_case(guard=False)
     assert cost <= 0.9701 + 0.015
     slots = policy.path()
     safe = reserve_safe_from_kwh(policy.problem.battery, policy.problem.dt_h)
@@ -126,6 +142,52 @@ def test_a_device_backup_level_at_the_reserve_keeps_self_consumption_to_the_rese
     assert cost == pytest.approx(0.9701, abs=1e-4)
     modes = [slot.command.command for slot in policy.path()]
     assert modes.count(DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION) >= 10
+
+
+def test_with_the_guard_the_field_case_uses_self_consumption_down_to_the_guard() -> None:
+    # The guard lets self-consumption run from any SOC above 13 %: the plan follows the
+    # evening on self-consumption to 13 % (22:30), then a forced discharge to the reserve
+    # uses the last 3 %: 0.9701 GBP, as with a reserve-keeping device (0.9806 without it).
+    guarded_policy, guarded_cost = _field_case()
+    _, free_cost = _field_case(backup_pct=10.0)
+    _, rule_cost = _field_case(guard=False)
+    assert guarded_cost == pytest.approx(free_cost, abs=1e-4)
+    assert guarded_cost < rule_cost - 0.01
+    sc = [
+        slot
+        for slot in guarded_policy.path()
+        if slot.command.command is DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION
+    ]
+    assert len(sc) >= 12
+    assert min(slot.soc_end_pct for slot in sc) == pytest.approx(13.0, abs=1e-6)
+    assert all(slot.soc_start_pct > 13.0 for slot in sc)
+
+
+def test_guard_threshold_from_the_poll_interval() -> None:
+    # 3.6 kW for 60 s of poll plus 30 s of lag is 0.09 kWh, 2.14 % of 4.2 kWh; plus half a
+    # percent of reading, rounded up: 3 %. Polls every 300 s: 7.86 + 0.5 → 9 %.
+    assert guard_margin_pct(BatterySpec(), 60) == 3.0
+    assert guard_pct(BatterySpec(), 60) == 13.0
+    assert guard_pct(BatterySpec(), 300) == 19.0
+    assert guard_pct(BatterySpec(capacity_kwh=10.08), 60) == 12.0
+    assert guard_pct(BatterySpec(backup_pct=10.0), 60) == 0.0  # the device keeps the reserve
+
+
+def test_the_guard_is_the_model_floor_of_self_consumption_not_the_devices() -> None:
+    # The planner's battery stops self-consumption at the guard; the device (the simulator's
+    # battery, guard 0) goes on to its backup level.
+    device = BatterySpec()
+    planner = guarded(device, 60)
+    assert (mode_floor_pct(device), mode_floor_pct(planner)) == (0.0, 13.0)
+    sc = DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION
+    command = Command(sc, 1, None)
+    start = device.kwh(20.0)
+    ends = [
+        device.pct(apply_command(command, start, 1.5, 0.0, 0.5, b, GridSpec()).soc_end_kwh)
+        for b in (device, planner)
+    ]
+    assert ends[0] < 1.0 and ends[1] == pytest.approx(13.0)
+    assert reserve_safe_from_kwh(planner, 0.5) == pytest.approx(device.kwh(13.0), abs=1e-5)
 
 
 def test_reserve_safe_soc_of_the_default_battery() -> None:

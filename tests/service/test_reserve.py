@@ -89,3 +89,50 @@ def test_the_self_consumption_fallback_holds_where_it_could_reach_the_reserve() 
     assert (
         fallback_command(Limits(), 0.2, None).command is DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION
     )
+
+
+def test_the_guard_ends_self_consumption_mid_slot_at_its_threshold(
+    make_harness: MakeHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    # From 40 % at 16:00 the house draws 2.4 kW (about 1 % a minute) against 0.1 kWh per
+    # half hour of history; the slot at 16:30 runs self-consumption from 23 %. Polls every
+    # 120 s: the guard's threshold is 10 % + 5 % (3.6 kW over 120 + 30 s is 3.57 % of
+    # 4.2 kWh, plus half a percent, rounded up). At the
+    # first reading at or below 15 % the service sends basic mode, mid-slot; the device
+    # (backup level 0 %) never goes below the reserve.
+    start = local("2023-10-15 16:00")
+    end = local("2023-10-15 18:00")
+    h = make_harness(start, soc_pct=40.0, load_w=2400.0, sim_overrides={"backup_pct": 0.0})
+    h.store.save_series("load", _history(pd.Timestamp(start)), "history")
+    service = h.start_service()
+    with caplog.at_level(logging.WARNING, logger="optimizer"):
+        h.run_until(end)
+    assert service.battery().guard_pct == 15.0  # from the backup level the device reports
+
+    guard = [r.getMessage() for r in caplog.records if r.getMessage().startswith("reserve guard")]
+    assert guard and "at or below 15 %" in guard[0]
+    sent = h.commands()
+    modes = [(c["at"], c["body"]["command"]) for c in sent]
+    sc = DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION.value
+    basic = DeviceCommand.SET_BASIC_MODE.value
+    # The guard's basic mode, sent at a poll inside the slot (not at its boundary), right
+    # after the self-consumption command the slot's choice sent (16:30 local, from 23 %).
+    fired = [
+        (at, mode)
+        for (at, mode), (_, before) in zip(modes[1:], modes[:-1], strict=True)
+        if mode == basic and before == sc
+    ]
+    assert fired
+    at = fired[0][0]
+    assert (
+        timedelta(minutes=1)
+        < at - at.replace(minute=at.minute // 30 * 30, second=0)
+        < (timedelta(minutes=29))
+    )
+    readings = h.store.readings(start, end)
+    at_guard = readings[readings.index <= pd.Timestamp(at)]["soc_pct"].iloc[-1]
+    assert at_guard <= 15.0
+    meter = h.sim.device.meter.frame(start, end)
+    assert meter["soc_end_pct"].min() >= RESERVE - 1e-6
+    assert meter["soc_end_pct"].min() <= 16.0  # self-consumption ran down to the guard
+    assert readings["soc_pct"].min() >= RESERVE
