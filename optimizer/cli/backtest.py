@@ -96,7 +96,7 @@ def backtest_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write slot CSVs, summary.json, PNGs.")] = None,
     pv_forecast: PvForecastOpt = None,
-    pv_calibrate: PvCalibrateOpt = False,
+    pv_calibrate: PvCalibrateOpt = None,
     pv_hedge: PvHedgeOpt = False,
     pv_inday: PvInDayOpt = False,
 ) -> None:
@@ -144,7 +144,7 @@ def load_inputs(
     pv: Path | None,
     price_unit: str | None,
     period: tuple[datetime, datetime] | None,
-    pv_forecast: tuple[Path | None, bool, bool, bool] = (None, False, False, False),
+    pv_forecast: tuple[Path | None, bool | None, bool, bool] = (None, None, False, False),
 ) -> tuple[Any, str]:
     """The backtest's inputs from the files (units checked, the currency the prices are in);
     a period with no data at all is an error naming the files. ``pv_forecast``: the
@@ -153,10 +153,13 @@ def load_inputs(
     from optimizer.backtest.suite import DataFiles, inputs_from, pv_archive_of, read_series
     from optimizer.cli.common import currency_for
 
-    files = DataFiles(prices, load, export_prices, pv, price_unit, *pv_forecast)
+    path, calibrate, hedge, inday = pv_forecast
+    files = DataFiles(prices, load, export_prices, pv, price_unit, path, calibrate is True,
+                      hedge, inday)  # fmt: skip
     archive = pv_archive_of(files)
-    if archive is not None and settings.pv.calibrate:  # as the service does (pv.calibrate)
-        archive = dataclasses.replace(archive, calibrate=True)
+    if archive is not None:  # calibrated as the service does, unless told (pv.calibrate)
+        chosen = settings.pv.calibrate if calibrate is None else calibrate
+        archive = dataclasses.replace(archive, calibrate=chosen)
     series = read_series(files, settings)
     currency = currency_for(settings, series.price_unit)
     return inputs_from(series, settings, period, archive), currency

@@ -80,9 +80,13 @@ def errors_to_exit() -> Iterator[None]:
     try:
         yield
     except ConfigError as exc:
-        for problem in exc.problems:
+        from rich.markup import escape
+
+        for problem in exc.problems:  # escaped: "[[pv.arrays]]" is text, not rich markup
             err_console().print(
-                f"[bold red]error:[/] {exc.source}: {problem}", highlight=False, soft_wrap=True
+                f"[bold red]error:[/] {escape(f'{exc.source}: {problem}')}",
+                highlight=False,
+                soft_wrap=True,
             )
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except XStorageError as exc:

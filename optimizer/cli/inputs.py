@@ -117,11 +117,12 @@ PvForecastOpt = Annotated[
     ),
 ]
 PvCalibrateOpt = Annotated[
-    bool,
+    bool | None,
     typer.Option(
-        "--pv-calibrate",
-        help="Calibrate the archive's forecasts on the measured PV, walk-forward (also what "
-        "pv.calibrate = true, the default, does; set it false to replay the raw forecasts).",
+        "--pv-calibrate/--no-pv-calibrate",
+        help="Calibrate the archive's forecasts on the measured PV, walk-forward, as the "
+        "service does; default: the setting pv.calibrate (true).",
+        show_default=False,
     ),
 ]
 PvHedgeOpt = Annotated[

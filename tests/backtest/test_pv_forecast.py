@@ -224,3 +224,44 @@ def test_cli_errors_name_the_option(
     result = CliRunner().invoke(app, _args(files, *args))
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def test_cli_calibration_follows_the_setting_unless_told(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    """``pv.calibrate`` (default true) calibrates the archive as the service does;
+    ``--pv-calibrate`` says the same, ``--no-pv-calibrate`` replays the raw forecasts (and so
+    does ``pv.calibrate = false``)."""
+    rows = []
+    for day in pd.date_range("2023-04-22", "2023-05-01", freq="D", tz="UTC"):
+        starts = pd.date_range(day + pd.Timedelta(hours=8), periods=16, freq="30min")
+        rows.append(
+            pd.DataFrame(
+                {
+                    "issued_utc": day - pd.Timedelta(hours=6),
+                    "start_utc": starts,
+                    "end_utc": starts + pd.Timedelta(minutes=30),
+                    "kwh": 1.0,
+                }
+            )
+        )
+    archive = _csv(tmp_path / "daily.csv", pd.concat(rows, ignore_index=True))
+    sums: dict[str, float] = {}
+    off = tmp_path / "off.toml"
+    off.write_text("[pv]\ncalibrate = false\n")
+    runs = {"default": (), "on": ("--pv-calibrate",), "off": ("--no-pv-calibrate",),
+            "setting off": ("--config", str(off))}  # fmt: skip
+    for name, extra in runs.items():
+        out = tmp_path / name.replace(" ", "-")
+        args = _args(files, "--pv", str(files["pv"]), "--pv-forecast", str(archive), *extra)
+        # the calibration learns from the replayed days before each decision: four days
+        args[args.index("--from") + 1] = "2023-04-28T00:00Z"
+        result = CliRunner().invoke(app, [*args, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        slots = pd.read_csv(next(out.glob("*lp*.csv")))
+        last_day = slots[slots["start_utc"] >= "2023-05-01"]
+        sums[name] = float(last_day["pv_forecast_kwh"].sum())
+    assert sums["default"] == sums["on"]
+    assert sums["off"] == sums["setting off"]
+    # the measured PV is zero: the roof learnt from the days before makes no PV
+    assert sums["off"] > 0.5 and sums["default"] < 0.5 * sums["off"], sums
