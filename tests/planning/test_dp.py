@@ -154,6 +154,28 @@ def test_dp_keeps_a_kink_made_of_two_breakpoints_a_hair_apart(import_at_7: float
     assert solution.import_kwh[8:10] == pytest.approx([0.0, 0.0], abs=1e-9)
 
 
+def test_a_full_battery_above_max_soc_may_curtail_at_a_negative_export_price() -> None:
+    # Found by a wider search than the hypothesis test's: a start at 100 % above max_soc_pct
+    # (90 %), PV surplus at an export price of -0.1. The export limit of 0 W stores nothing
+    # into a full battery and curtails it all (the MILP's F); the DP offered that mode only up
+    # to max_soc_pct and exported the surplus at a cost of 0.025.
+    battery = BatterySpec(
+        capacity_kwh=4.2, min_soc_pct=0.0, max_soc_pct=90.0, max_charge_kw=1.0,
+        max_discharge_kw=1.0, charge_efficiency=0.92, discharge_efficiency=0.85,
+    )  # fmt: skip
+    grid = GridSpec(export_allowed=True, max_import_kw=2.5, max_export_kw=0.5)
+    problem = build_problem(
+        series([0.0] * 5), series([-0.1, 0.0, 0.0, 0.0, 0.0]), series([0.0] * 5),
+        series([0.25, 0.0, 0.0, 0.0, 0.0]), battery, grid, 100.0, START, PlanOptions(),
+    )  # fmt: skip
+    assert exact_objective(problem, 0.0) == pytest.approx(0.0, abs=1e-9)
+    solution = solve_dp(problem, 0.0)
+    assert solution.objective == pytest.approx(0.0, abs=1e-9)
+    assert _check_flows(problem, solution) == pytest.approx(0.0, abs=1e-9)
+    assert solution.curtail_kwh[0] == pytest.approx(0.25, abs=1e-9)
+    assert solution.soc_end_kwh[0] == pytest.approx(4.2, abs=1e-9)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(st.floats(-1, 1, allow_nan=False), min_size=3, max_size=12),
