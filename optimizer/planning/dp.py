@@ -223,6 +223,16 @@ def _limit_to_go(flows: _Flows, s: _Slot, after: Pwl, window: Window) -> Pwl | N
     return simplify(np.concatenate(xs), np.concatenate(ys))
 
 
+def _full_limit(after: Pwl, window: Window, capacity: float) -> Pwl | None:
+    """The export limit of 0 W from a full battery above ``max_soc_pct`` (a start at 100 %):
+    it stores nothing and curtails the whole surplus, so ``E`` stays at ``capacity``, where
+    idling is allowed (``_limit_to_go`` covers the mode up to ``window.high`` only). ``None``
+    where the window does not reach a full battery above ``window.high``."""
+    if not window.high < capacity - X_TOL <= window.ceiling or after.x[-1] < capacity - X_TOL:
+        return None
+    return Pwl(np.array([capacity]), after.at(np.array([capacity])))
+
+
 def _with_limit(options: Pwl, limit: Pwl | None) -> Pwl:
     """The lower of ``options`` (``W`` of the battery changes) and ``limit``, kept continuous
     where ``limit``'s domain ends inside ``options``' (a ``JUMP_KWH`` wide climb)."""
@@ -350,6 +360,7 @@ def cost_to_go(problem: Problem, terminal_value: float) -> CostToGo:
         step = _window_step(stages[t], to_go[-1], window)
         if has_limit(slots[t]):
             step = _with_limit(step, _limit_to_go(flows, slots[t], to_go[-1], window))
+            step = _with_limit(step, _full_limit(to_go[-1], window, flows.capacity))
         to_go.append(step)
     to_go.reverse()
     return CostToGo(to_go, stages, slots)
@@ -400,11 +411,12 @@ def _forward(
         expected = float(np.interp(energy, to_go[t].x, to_go[t].y))
         nxt = float(candidates[k])
         row = flows.settle(nxt - energy, slots[t])
-        if has_limit(slots[t]) and energy <= window.high + X_TOL:
+        full = energy >= flows.capacity - X_TOL  # stores nothing (``_full_limit``)
+        if has_limit(slots[t]) and (energy <= window.high + X_TOL or full):
             charge, curtail = flows.limit_flows(energy, slots[t])
             end = energy + charge * flows.eta_c
             limit = TIE_BREAK_PER_KWH * charge + float(after.at(np.array([end]))[0])
-            if end <= window.high + X_TOL and limit < float(totals[k]) - 1e-12:
+            if (end <= window.high + X_TOL or full) and limit < float(totals[k]) - 1e-12:
                 nxt, row, totals[k] = end, (charge, 0.0, 0.0, 0.0, curtail), limit
         if not totals[k] <= expected + 1e-6 * max(1.0, abs(expected)):
             raise SolverError(

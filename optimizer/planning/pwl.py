@@ -81,16 +81,49 @@ class Pwl:
 
 
 def simplify(x: FloatArray, y: FloatArray) -> Pwl:
-    """Sorted, de-duplicated (lowest value kept) points without collinear interior ones."""
+    """Sorted, de-duplicated (lowest value kept) points without collinear interior ones: the
+    result is within ``COST_TOL`` of the function through the (merged) points, everywhere.
+
+    A point within ``COST_TOL`` of its two neighbours' chord may go only while both neighbours
+    stay: two neighbouring points that each pass that test may together carry a real kink
+    (two breakpoints a hair apart, as the 1e-6/kWh tie-break makes them, each lie on the chord
+    through the other), so a run of such points is thinned by ``_thin`` instead.
+    """
     order = np.lexsort((y, x))
     x, y = x[order], y[order]
     first = np.concatenate([[True], np.diff(x) > X_TOL])
     x, y = x[first], y[first]
     if len(x) > 2:
         chord = y[:-2] + (y[2:] - y[:-2]) * (x[1:-1] - x[:-2]) / (x[2:] - x[:-2])
-        keep = np.concatenate([[True], np.abs(y[1:-1] - chord) > COST_TOL, [True]])
+        drop = np.abs(y[1:-1] - chord) <= COST_TOL
+        if (drop[1:] & drop[:-1]).any():
+            return _thin(x.tolist(), y.tolist())
+        keep = np.concatenate([[True], ~drop, [True]])
         x, y = x[keep], y[keep]
     return Pwl(x, y)
+
+
+def _thin(x: list[float], y: list[float]) -> Pwl:
+    """``simplify``'s greedy walk over a run: from each kept point, extend the chord to
+    the farthest point such that every point passed lies within ``COST_TOL`` of it (the window
+    of slopes that pass them all narrows with each point; the point before the first one
+    outside it is kept). Every dropped point is within ``COST_TOL`` of the chord that replaces
+    it, and both functions are linear between the points, so the bound holds everywhere.
+    ``x`` strictly increasing, at least three points."""
+    keep = [0]
+    anchor, low, high = 0, -np.inf, np.inf
+    for j in range(1, len(x)):
+        dx = x[j] - x[anchor]
+        slope = (y[j] - y[anchor]) / dx
+        if not low <= slope <= high:  # the chord to j misses a point passed: keep j - 1
+            anchor = j - 1
+            keep.append(anchor)
+            dx = x[j] - x[anchor]
+            low, high = -np.inf, np.inf
+        low = max(low, (y[j] - COST_TOL - y[anchor]) / dx)
+        high = min(high, (y[j] + COST_TOL - y[anchor]) / dx)
+    keep.append(len(x) - 1)
+    return Pwl(np.array([x[k] for k in keep]), np.array([y[k] for k in keep]))
 
 
 def lower_envelope(grid: FloatArray, values: FloatArray) -> Pwl:
@@ -170,13 +203,13 @@ def convolve(stage: Pwl, after: Pwl, soc_low: float, soc_high: float) -> Pwl | N
     increasing = True
     for slope, dx in pieces:
         x, y = x + dx, y + slope * dx
-        if abs(slope - last) <= SLOPE_TOL:
+        if abs(slope - last) <= SLOPE_TOL:  # one piece: within SLOPE_TOL of its first slope
             xs[-1], ys[-1] = x, y
         else:
             increasing = increasing and x > xs[-1]
             xs.append(x)
             ys.append(y)
-        last = slope
+            last = slope
     if not increasing:
         return restrict(Pwl(np.array(xs), np.array(ys)), soc_low, soc_high)
     return restrict_points(xs, ys, soc_low, soc_high)
