@@ -14,9 +14,10 @@ follow the operation-modes manual and the Home Assistant integrations):
 * ``SET_MAXIMIZE_AUTO_CONSUMPTION`` (self-consumption): store PV surplus (up to 100 %), never
   grid energy, and cover the house's net load down to ``backup_pct``, so the battery follows
   the *real* load. Where the service's reserve guard runs (``battery.guard_pct`` > 0, the
-  planner's and the backtest's battery; never the simulator's), down to the guard's SOC: the
-  service then sends basic mode for the rest of the slot. The device knows nothing of the
-  planner's ``min_soc_pct``/``max_soc_pct``: only the targets of forced commands carry them.
+  planner's and the backtest's battery; never the simulator's), down to the reserve: at the
+  guard's threshold the service sends a forced discharge at the house's power to the reserve.
+  The device knows nothing of the planner's ``min_soc_pct``/``max_soc_pct``: only the targets
+  of forced commands carry them.
 * ``SET_VARIABLE_GRID_INJECTION`` (``maximumPower`` W >= 0): export at most that much; PV surplus
   above it charges the battery, and what the battery cannot take is curtailed. No discharge.
 * ``SET_PEAK_SHAVING`` (``maxHousePeakConsumption`` W): discharge what the house draws above the
@@ -100,9 +101,13 @@ def self_consumption_ac_kwh(
 
 def mode_floor_pct(battery: BatterySpec) -> float:
     """The SOC (%) down to which self-consumption and peak shaving discharge: the device's
-    backup level, or above it the service's reserve guard (``battery.guard_pct``), which ends
-    the mode there (the device simulator's battery has no guard: it plays the device alone)."""
-    return max(battery.backup_pct, battery.guard_pct)
+    backup level; with the service's reserve guard (``battery.guard_pct`` > 0) the reserve
+    (``min_soc_pct``): the guard ends the mode at its threshold and serves the house from
+    there with a forced discharge at the house's power whose target is the reserve. The
+    device simulator's battery has no guard: it plays the device alone."""
+    if battery.guard_pct > 0:
+        return max(battery.backup_pct, battery.min_soc_pct)
+    return battery.backup_pct
 
 
 def export_limit_ac_kwh(

@@ -4,9 +4,10 @@ The xStorage's self-consumption and peak-shaving modes discharge down to the dev
 level (``bmsBackupLevel``, ``xstorage-api.md`` §4.3; factory value 0 %), not to the owner's
 reserve (``battery.min_soc_pct``). Where the backup level is below the reserve, the service
 watches the SOC at every poll while such a mode runs and, at a reading at or below the guard's
-threshold, sends basic mode (the battery idles, the house imports) until the next slot's
-decision (``optimizer.service.core``). The threshold is the reserve plus what the battery can
-lose before the next reading and the command's effect:
+threshold, sends a forced discharge at the house's power whose target (its floor) is the
+reserve, or basic mode at or below the reserve, until the next slot's decision
+(``optimizer.service.core``). The threshold is the reserve plus what the battery can lose
+before the next reading and the command's effect:
 
 ``margin = ceil(max_discharge_kw × (poll_seconds + GUARD_LAG_S) / 3600 / capacity_kwh × 100
 + READING_MARGIN_PCT)`` %, whole percent as the device reports SOC.
@@ -15,7 +16,7 @@ lose before the next reading and the command's effect:
 §5) and the command's round trip, with room for power flows that follow later [?]. The seconds
 are the device's real seconds (``service.poll_seconds`` as configured; ``run --speed`` runs the
 simulator's clock faster, not the real device's). With the guard, the planner may offer
-self-consumption from any SOC above the threshold, and models it stopping there
+self-consumption from any SOC, and models it serving the house down to the reserve
 (``optimizer.planning.device.mode_floor_pct``).
 """
 

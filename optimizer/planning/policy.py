@@ -13,9 +13,10 @@ forecast) plus ``W_{t+1}`` of the energy it leaves is least:
   an option). Its floor is the device's backup level (``battery.backup_pct``, the device's
   ``bmsBackupLevel``), not the owner's reserve (``min_soc_pct``): where the backup level is
   below the reserve, the service's reserve guard (``battery.guard_pct``) ends the mode at a
-  reading at its threshold, and self-consumption is an option above that threshold, played
-  down to it (``reserve_safe_from_kwh``; without the guard, only from an SOC that no load can
-  take below the reserve within the slot). Nearer the reserve a forced discharge (its target,
+  reading at its threshold and serves the house down to the reserve by a forced discharge:
+  self-consumption is an option from any SOC, played down to the reserve
+  (``reserve_safe_from_kwh``; without the guard, only from an SOC that no load can take below
+  the reserve within the slot). Nearer the reserve a forced discharge (its target,
   never below the reserve, is its floor) or basic mode serves instead;
 * basic mode (battery idle);
 * an export limit of 0 W (``SET_VARIABLE_GRID_INJECTION``: the battery takes the PV surplus,
@@ -65,9 +66,6 @@ EDGE_MARGIN_PCT = 1.0
 LOOK_AHEAD_SLOTS = 2
 #: A grid flow may exceed its limit by this much (kWh, numerical slack).
 GRID_TOL_KWH = 1e-6
-#: Above the guard's threshold, self-consumption is an option from this much more (kWh): a
-#: reading at the threshold already ends it (``optimizer.planning.guard``).
-GUARD_EPS_KWH = 1e-6
 
 _SC, _BASIC, _LIMIT = range(3)
 _MAX_STEPS = MAX_POWER_PCT / POWER_STEP_PCT
@@ -397,16 +395,16 @@ def reserve_safe_from_kwh(battery: BatterySpec, dt_h: float) -> float:
     the reserve (``min_soc_pct``) in a slot of ``dt_h`` hours whatever the house draws.
 
     ``-inf`` where the device's own floor (``backup_pct``, its ``bmsBackupLevel``) is at or
-    above the reserve: the device then keeps the reserve itself. With the service's reserve
-    guard (``guard_pct`` > 0, ``optimizer.planning.guard``): just above the guard's threshold
-    (a reading at it ends the mode; the guard's margin keeps the reserve). Without it: the
+    above the reserve: the device then keeps the reserve itself, and with the service's reserve
+    guard (``guard_pct`` > 0, ``optimizer.planning.guard``), which serves the house down to the
+    reserve and no further (``device.mode_floor_pct``). Without it: the
     reserve plus ``READING_MARGIN_PCT`` plus the most the battery can discharge in the slot
     (``max_discharge_kw × dt_h``, AC, taken from store at ``discharge_efficiency``)."""
     b = battery
     if b.backup_pct >= b.min_soc_pct - 1e-9:
         return -math.inf
     if b.guard_pct >= b.min_soc_pct:
-        return b.kwh(b.guard_pct) + GUARD_EPS_KWH
+        return -math.inf
     drain_kwh = b.max_discharge_kw * dt_h / b.discharge_efficiency
     return b.kwh(b.min_soc_pct + READING_MARGIN_PCT) + drain_kwh
 

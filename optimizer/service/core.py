@@ -3,7 +3,8 @@
 Jobs (``Service.jobs()``), each with the simulated/real time it is next due:
 
 * ``tariffs``: fetch prices around publication (``TariffFeed``); new prices → re-plan;
-* ``poll``: read status every ``poll_seconds``, store the reading, decide (drift → re-plan);
+* ``poll``: read status every ``poll_seconds``, store the reading, decide (drift → re-plan;
+  the in-slot reserve guard, ``_guard_reserve``, ends self-consumption near the reserve);
 * ``slot``: at each slot boundary re-plan from the measured SOC when due (``service.replan``:
   every slot or every hour, as the backtest's ``--replan``), else ask the plan in force for this
   slot's command from the measured SOC (``Plan.choose``: the backtest's call), then send it;
@@ -26,7 +27,6 @@ runner stops and ``run`` exits 3); every other device or sign-in failure is retr
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -66,7 +66,12 @@ from optimizer.service.outbox import Outbox
 from optimizer.service.planner import Plan, make_plan, slot_start
 from optimizer.service.pvfeed import PvFeed
 from optimizer.service.pvforecast import PvWatch
-from optimizer.service.reserve import backup_warning, planning_battery, self_consumption_safe_pct
+from optimizer.service.reserve import (
+    backup_warning,
+    guard_command,
+    planning_battery,
+    self_consumption_safe_pct,
+)
 from optimizer.service.roof import record_raw
 from optimizer.service.wiring import Deps
 from optimizer.store.records import CommandRecord, Reading
@@ -161,6 +166,8 @@ class Service:
         #: The device's backup level (%), as last read; ``None`` until known.
         self.device_backup_pct: float | None = None
         self._backup_asked = False
+        #: House load less PV (W) at the latest reading (> 0: the battery or the grid serves it).
+        self.net_load_w = 0.0
         self.real: Callable[[], float] = time.monotonic  # physical seconds (tests inject)
         self._accepted_real: float | None = None
         self._accepted_id: str | None = None
@@ -290,6 +297,7 @@ class Service:
             ends = window[1] if window else None
         flow = status.energy_flow
         self._note_backup(flow.battery_backup_level_pct)
+        self.net_load_w = flow.load_w - flow.pv_w
         self.reading = Observation(now, flow.soc_pct, status.current_mode_raw, ends)
         self._note_confirmation()
         self._save_reading(status.current_mode_raw, flow, now)
@@ -449,38 +457,37 @@ class Service:
     def _guard_reserve(self, now: datetime, start: datetime) -> None:
         """The in-slot reserve guard (``optimizer.planning.guard``), on the control path: while
         this slot's command is a mode whose device floor (the backup level) is below the
-        reserve, a reading at or below the guard's threshold (or no fresh reading) ends it:
-        basic mode for the rest of the slot, until the next slot's decision."""
-        threshold = self.battery().guard_pct
+        reserve, a reading at or below the guard's threshold ends it until the next slot's
+        decision: where the house draws more than the PV, a forced discharge at that power
+        (5 % steps of ``inverter_rating_w``) whose target, the reserve, is its floor; at or
+        below the reserve, or with no fresh reading, basic mode. With PV above the load the
+        mode charges and runs on (the next reading checks again)."""
+        battery = self.battery()
+        threshold = battery.guard_pct
         slot = current_slot(self.slots, now)
         if threshold <= 0 or slot is None or slot.start != start:
             return
         if slot.command.command not in GUARDED_MODES:
             return
         reading = self.reading
-        stale = reading is None or is_stale(reading, now, self.limits)
-        if not stale and reading is not None and reading.soc_pct > threshold:
-            return
-        soc = math.nan if stale or reading is None else reading.soc_pct
-        if stale:
-            why = "no fresh SOC reading"
-        else:
-            why = f"measured SOC {soc:g} % is at or below {threshold:g} %"
-        log.warning(
-            "reserve guard: %s (reserve %g %%, device backup level %g %%) under %s; basic mode "
-            "until the next slot", why, self.settings.battery.min_soc_pct,
-            self.device_backup_pct if self.device_backup_pct is not None
-            else self.settings.battery.backup_pct, slot.command.command,
+        fresh = reading is not None and not is_stale(reading, now, self.limits)
+        soc = reading.soc_pct if fresh and reading is not None else None
+        guarded = guard_command(
+            battery, soc, self.net_load_w, slot.command.duration_h,
+            self.settings.device.discharge_command,
         )  # fmt: skip
-        hold = soc if not stale else slot.soc_start_pct
-        guard = PlannedSlot(
-            slot.start,
-            slot.end,
-            commands.basic(slot.command.duration_h),
-            hold,
-            hold,
-            max(slot.start, reading.time if reading is not None else now),
-        )
+        if guarded is None:
+            return
+        command, why = guarded
+        log.warning(
+            "reserve guard: %s (reserve %g %%, device backup level %g %%) under %s; %s until "
+            "the next slot", why, battery.min_soc_pct, battery.backup_pct,
+            slot.command.command, command.describe(),
+        )  # fmt: skip
+        hold = slot.soc_start_pct if soc is None else soc
+        end_pct = battery.min_soc_pct if command.action is not None else hold
+        origin = max(slot.start, reading.time if reading is not None else now)
+        guard = PlannedSlot(slot.start, slot.end, command, hold, max(end_pct, 0.0), origin)
         self.slots = tuple(guard if s.start == slot.start else s for s in self.slots)
 
     def _check_overdue(self, now: datetime, start: datetime) -> None:

@@ -6,8 +6,9 @@ load. Each slot's command is chosen from the SOC reached (``Policy.choose``: the
 the backtest's call); played through the one device model with any load at or above the
 forecast (and any PV at or below it), no slot may end below the reserve unless it started
 below it. The model is the planner's and the backtest's: with the service's in-slot reserve
-guard (``battery.guard_pct``, ``optimizer.planning.guard``) self-consumption stops at the
-guard's threshold, which the service enforces (``tests/service/test_reserve.py``).
+guard (``battery.guard_pct``, ``optimizer.planning.guard``) self-consumption serves the house
+down to the reserve: at the guard's threshold the service ends it with a forced discharge at the
+house's power whose target is the reserve (``tests/service/test_reserve.py``).
 """
 
 from __future__ import annotations
@@ -115,8 +116,8 @@ def test_field_case_evening_peak_above_the_forecast_keeps_the_reserve(
 ) -> None:
     # Before: self-consumption down to the reserve on the forecast; with 0.4 or 0.6 kWh in
     # every slot from 16:00 the service's path (each slot chosen from the SOC reached) ended
-    # at 6.83 %; now every slot ends at or above 10 %, with the guard (self-consumption down
-    # to 13 %) and without it (self-consumption only from 57.6 %).
+    # at 6.83 %; now every slot ends at or above 10 %, with the guard (self-consumption then
+    # the guard's discharge down to 10 %) and without it (self-consumption only from 57.6 %).
     policy, _ = _field_case(guard=guard)
     load = np.where(np.arange(policy.n) >= 8, peak_load, 0.25)
     ends = [end for _, end in _walk(policy, load, np.zeros(policy.n))]
@@ -145,9 +146,9 @@ def test_a_device_backup_level_at_the_reserve_keeps_self_consumption_to_the_rese
 
 
 def test_with_the_guard_the_field_case_uses_self_consumption_down_to_the_guard() -> None:
-    # The guard lets self-consumption run from any SOC above 13 %: the plan follows the
-    # evening on self-consumption to 13 % (22:30), then a forced discharge to the reserve
-    # uses the last 3 %: 0.9701 GBP, as with a reserve-keeping device (0.9806 without it).
+    # With the guard the plan follows the evening on self-consumption down to the reserve
+    # (the guard's discharge at the house's power serves the last 3 %): 0.9701 GBP, as with a
+    # reserve-keeping device (0.9806 without the guard).
     guarded_policy, guarded_cost = _field_case()
     _, free_cost = _field_case(backup_pct=10.0)
     _, rule_cost = _field_case(guard=False)
@@ -159,8 +160,7 @@ def test_with_the_guard_the_field_case_uses_self_consumption_down_to_the_guard()
         if slot.command.command is DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION
     ]
     assert len(sc) >= 12
-    assert min(slot.soc_end_pct for slot in sc) == pytest.approx(13.0, abs=1e-6)
-    assert all(slot.soc_start_pct > 13.0 for slot in sc)
+    assert min(slot.soc_end_pct for slot in sc) == pytest.approx(10.0, abs=1e-6)
 
 
 def test_guard_threshold_from_the_poll_interval() -> None:
@@ -174,11 +174,12 @@ def test_guard_threshold_from_the_poll_interval() -> None:
 
 
 def test_the_guard_is_the_model_floor_of_self_consumption_not_the_devices() -> None:
-    # The planner's battery stops self-consumption at the guard; the device (the simulator's
-    # battery, guard 0) goes on to its backup level.
+    # The planner's battery plays self-consumption under the guard down to the reserve; the
+    # device (the simulator's battery, guard 0) goes on to its backup level.
     device = BatterySpec()
     planner = guarded(device, 60)
-    assert (mode_floor_pct(device), mode_floor_pct(planner)) == (0.0, 13.0)
+    assert planner.guard_pct == 13.0
+    assert (mode_floor_pct(device), mode_floor_pct(planner)) == (0.0, 10.0)
     sc = DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION
     command = Command(sc, 1, None)
     start = device.kwh(20.0)
@@ -186,8 +187,8 @@ def test_the_guard_is_the_model_floor_of_self_consumption_not_the_devices() -> N
         device.pct(apply_command(command, start, 1.5, 0.0, 0.5, b, GridSpec()).soc_end_kwh)
         for b in (device, planner)
     ]
-    assert ends[0] < 1.0 and ends[1] == pytest.approx(13.0)
-    assert reserve_safe_from_kwh(planner, 0.5) == pytest.approx(device.kwh(13.0), abs=1e-5)
+    assert ends[0] < 1.0 and ends[1] == pytest.approx(10.0)
+    assert reserve_safe_from_kwh(planner, 0.5) == -np.inf
 
 
 def test_reserve_safe_soc_of_the_default_battery() -> None:

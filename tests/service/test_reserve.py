@@ -17,10 +17,12 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from optimizer.domain import DeviceCommand
+from optimizer.domain import BatterySpec, DeviceCommand
 from optimizer.integrations.switch import OptimiserSwitch
+from optimizer.planning.guard import guarded
 from optimizer.service.decision import Limits, fallback_command
 from optimizer.service.observe import ObservedService
+from optimizer.service.reserve import guard_command
 from tests.service.conftest import MakeHarness, local
 
 RESERVE = 10.0
@@ -98,8 +100,8 @@ def test_the_guard_ends_self_consumption_mid_slot_at_its_threshold(
     # half hour of history; the slot at 16:30 runs self-consumption from 23 %. Polls every
     # 120 s: the guard's threshold is 10 % + 5 % (3.6 kW over 120 + 30 s is 3.57 % of
     # 4.2 kWh, plus half a percent, rounded up). At the
-    # first reading at or below 15 % the service sends basic mode, mid-slot; the device
-    # (backup level 0 %) never goes below the reserve.
+    # first reading at or below 15 % the service sends a discharge at the house's power to the
+    # reserve, mid-slot; the device (backup level 0 %) never goes below the reserve.
     start = local("2023-10-15 16:00")
     end = local("2023-10-15 18:00")
     h = make_harness(start, soc_pct=40.0, load_w=2400.0, sim_overrides={"backup_pct": 0.0})
@@ -112,27 +114,46 @@ def test_the_guard_ends_self_consumption_mid_slot_at_its_threshold(
     guard = [r.getMessage() for r in caplog.records if r.getMessage().startswith("reserve guard")]
     assert guard and "at or below 15 %" in guard[0]
     sent = h.commands()
-    modes = [(c["at"], c["body"]["command"]) for c in sent]
     sc = DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION.value
-    basic = DeviceCommand.SET_BASIC_MODE.value
-    # The guard's basic mode, sent at a poll inside the slot (not at its boundary), right
-    # after the self-consumption command the slot's choice sent (16:30 local, from 23 %).
+    # The guard's discharge at the house's power (2.4 kW of 3.6: 65 %) to the reserve, sent at
+    # a poll inside the slot (not at its boundary), right after the slot's self-consumption.
     fired = [
-        (at, mode)
-        for (at, mode), (_, before) in zip(modes[1:], modes[:-1], strict=True)
-        if mode == basic and before == sc
+        (c["at"], c["body"])
+        for c, before in zip(sent[1:], sent[:-1], strict=True)
+        if before["body"]["command"] == sc
+        and (c["body"].get("parameters") or {}).get("action") == "ACTION_DISCHARGE"
     ]
     assert fired
-    at = fired[0][0]
-    assert (
-        timedelta(minutes=1)
-        < at - at.replace(minute=at.minute // 30 * 30, second=0)
-        < (timedelta(minutes=29))
-    )
+    at, body = fired[0]
+    assert body["parameters"]["soc"] == RESERVE and body["parameters"]["power"] == 65
+    offset = at - at.replace(minute=at.minute // 30 * 30, second=0)
+    assert timedelta(minutes=1) < offset < timedelta(minutes=29)
     readings = h.store.readings(start, end)
     at_guard = readings[readings.index <= pd.Timestamp(at)]["soc_pct"].iloc[-1]
     assert at_guard <= 15.0
     meter = h.sim.device.meter.frame(start, end)
     assert meter["soc_end_pct"].min() >= RESERVE - 1e-6
-    assert meter["soc_end_pct"].min() <= 16.0  # self-consumption ran down to the guard
+    assert meter["soc_end_pct"].min() <= RESERVE + 0.5  # the guard's discharge reached it
     assert readings["soc_pct"].min() >= RESERVE
+
+
+def test_the_guards_command_from_a_reading() -> None:
+    # 60 s polls: threshold 13 %. A house drawing 1 kW net: 28 % of 3.6 kW → 30 % to 10 %.
+    battery = guarded(BatterySpec(), 60)
+    assert guard_command(battery, 14.0, 1000.0, 1, "SET_CHARGE") is None  # above: runs on
+    assert guard_command(battery, 12.0, -300.0, 1, "SET_CHARGE") is None  # PV surplus charges
+    guarded_at = guard_command(battery, 13.0, 1000.0, 1, "SET_CHARGE")
+    assert guarded_at is not None
+    command, why = guarded_at
+    assert command.parameters == {"action": "ACTION_DISCHARGE", "power": 30, "soc": 10}
+    assert "at or below 13 %" in why
+    tiny = guard_command(battery, 11.0, 20.0, 1, "SET_DISCHARGE")
+    assert tiny is not None and tiny[0].parameters == {
+        "action": "ACTION_DISCHARGE", "power": 5, "soc": 10,
+    }  # fmt: skip
+    for soc in (10.0, None):  # at the reserve, or no fresh reading: basic mode
+        basic = guard_command(battery, soc, 1000.0, 1, "SET_CHARGE")
+        assert basic is not None and basic[0].command is DeviceCommand.SET_BASIC_MODE
+    assert guard_command(guarded(BatterySpec(backup_pct=10.0), 60), 5.0, 1e3, 1, "SET_CHARGE") is (
+        None
+    )  # the device keeps the reserve: no guard
