@@ -123,7 +123,9 @@ def client_for(where: Where) -> Iterator[Client]:
         with dask.config.set(settings):
             cluster = LocalCluster(
                 n_workers=where.local_workers, threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+                host="127.0.0.1", dashboard_address=None, silence_logs=logging.CRITICAL,
+                # workers log nothing below CRITICAL: a failed run is reported from its future,
+                # and a Ctrl-C must not end in their connection tracebacks
                 # no dashboard; the scheduler's small HTTP server (health, metrics) on a free
                 # loopback port instead of 8787 (two sweeps at once do not collide)
                 scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
