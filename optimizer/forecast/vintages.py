@@ -149,23 +149,26 @@ class PvVintages:
         the archive lacks raises ``InvalidInput``."""
         if column not in self.values:
             raise InvalidInput(f"PV forecast archive has no {column} column")
+        now, rows, pick, chosen = self._pick(decision, first, stop)
+        out: FloatArray = np.array(self.values[column][first:stop][rows, np.maximum(pick, 0)])
+        out[pick < 0] = np.nan
+        if max_age_hours is not None:
+            out[now - chosen > max_age_hours * 3600e9] = np.nan
+        return out
+
+    def _pick(
+        self, decision: datetime, first: int, stop: int
+    ) -> tuple[int, Int64Array, Int64Array, Int64Array]:
+        """The decision (ns), the rows, each slot's vintage rank (-1: none) and issue (ns)."""
         now = int(pd.Timestamp(require_utc(decision, "decision time")).as_unit("ns").value)
         issued = self.issued_ns[first:stop]
         pick = (issued <= now).sum(axis=1) - 1
         rows = np.arange(issued.shape[0])
-        out: FloatArray = np.array(self.values[column][first:stop][rows, np.maximum(pick, 0)])
-        out[pick < 0] = np.nan
-        if max_age_hours is not None:
-            age_ns = now - issued[rows, np.maximum(pick, 0)]
-            out[age_ns > max_age_hours * 3600e9] = np.nan
-        return out
+        return now, rows, pick, issued[rows, np.maximum(pick, 0)]
 
     def issued_at(self, decision: datetime, first: int, stop: int) -> list[datetime | None]:
         """Which vintage ``at`` reads for each slot (its issue time, UTC), ``None`` if none."""
-        now = int(pd.Timestamp(require_utc(decision, "decision time")).as_unit("ns").value)
-        issued = self.issued_ns[first:stop]
-        pick = (issued <= now).sum(axis=1) - 1
-        chosen = issued[np.arange(issued.shape[0]), np.maximum(pick, 0)]
+        _, _, pick, chosen = self._pick(decision, first, stop)
         return [
             None if k < 0 else pd.Timestamp(int(ns), tz="UTC").to_pydatetime()
             for k, ns in zip(pick, chosen, strict=True)
