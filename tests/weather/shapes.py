@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from optimizer.config import PvSettings, parse_settings
 from tests.weather.fakeserver import Call, Reply
 
 #: (end of the period (UTC), tilt, Open-Meteo azimuth) -> (W/m², °C, m/s), None for null.
@@ -188,3 +189,19 @@ class SolcastApi:
                 }
             )
         return Reply.json({"forecasts": rows})
+
+
+def pv_settings(
+    source: str,
+    url: str,
+    arrays: tuple[tuple[float, float, float], ...] = (),
+    **pv: Any,
+) -> PvSettings:
+    """``[pv]`` settings for ``source`` at London pointed at ``url`` with ``arrays`` as (kWp,
+    tilt, compass azimuth) and any other keys in ``pv`` (``ac_limit_kw`` among them), parsed as
+    a config file would be."""
+    raw: dict[str, Any] = {"forecast": source, "latitude": 51.5, "longitude": -0.12,
+                           "api_url": url}  # fmt: skip
+    if arrays:
+        raw["arrays"] = [{"kwp": k, "tilt_deg": t, "azimuth_deg": a} for k, t, a in arrays]
+    return parse_settings({"pv": raw | pv}).pv

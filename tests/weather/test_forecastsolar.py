@@ -11,27 +11,19 @@ import httpx
 import pandas as pd
 import pytest
 
-from optimizer.config import PvSettings, parse_settings
+from optimizer.config import PvSettings
 from optimizer.errors import WeatherError, WeatherUnreachable
 from optimizer.weather.forecastsolar import parse_estimate
 from optimizer.weather.sources import make_fetcher
 from tests.weather.fakeserver import Call, FakeWeather, Reply
-from tests.weather.shapes import ForecastSolarApi
+from tests.weather.shapes import ForecastSolarApi, pv_settings
 
 LONDON = "Europe/London"
 NOW = datetime(2023, 3, 26, 5, 0, tzinfo=UTC)
 
 
 def settings(api: FakeWeather, *arrays: tuple[float, float, float], **pv: Any) -> PvSettings:
-    raw = {
-        "forecast": "forecast.solar",
-        "latitude": 51.5,
-        "longitude": -0.12,
-        "api_url": api.base_url,
-        "ac_limit_kw": 3.6,
-        "arrays": [{"kwp": k, "tilt_deg": t, "azimuth_deg": a} for k, t, a in arrays],
-    }
-    return parse_settings({"pv": raw | pv}).pv
+    return pv_settings("forecast.solar", api.base_url, arrays, **({"ac_limit_kw": 3.6} | pv))
 
 
 def daylight(day: str, sunrise: str, sunset: str) -> list[pd.Timestamp]:

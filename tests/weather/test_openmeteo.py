@@ -10,26 +10,18 @@ import httpx
 import pandas as pd
 import pytest
 
-from optimizer.config import PvSettings, parse_settings
+from optimizer.config import PvSettings
 from optimizer.errors import WeatherError, WeatherUnreachable
 from optimizer.weather.sources import make_fetcher
 from tests.weather.fakeserver import FakeWeather, Reply
-from tests.weather.shapes import OpenMeteoApi
+from tests.weather.shapes import OpenMeteoApi, pv_settings
 
 PATH = "/v1/forecast"
 NOW = datetime(2024, 6, 1, 6, 0, tzinfo=UTC)
 
 
 def settings(api: FakeWeather, *arrays: tuple[float, float, float], **pv: Any) -> PvSettings:
-    raw = {
-        "forecast": "open-meteo",
-        "latitude": 51.5,
-        "longitude": -0.12,
-        "api_url": api.base_url + PATH,
-        "ac_limit_kw": 3.68,
-        "arrays": [{"kwp": k, "tilt_deg": t, "azimuth_deg": a} for k, t, a in arrays],
-    }
-    return parse_settings({"pv": raw | pv}).pv
+    return pv_settings("open-meteo", api.base_url + PATH, arrays, **({"ac_limit_kw": 3.68} | pv))
 
 
 def stc(end: pd.Timestamp, tilt: float, azimuth: float) -> tuple[float, float, float]:

@@ -11,11 +11,11 @@ import httpx
 import pandas as pd
 import pytest
 
-from optimizer.config import PvSettings, parse_settings
+from optimizer.config import PvSettings
 from optimizer.errors import ConfigError, WeatherError, WeatherUnreachable
 from optimizer.weather.sources import make_fetcher
 from tests.weather.fakeserver import FakeWeather, Reply
-from tests.weather.shapes import SolcastApi
+from tests.weather.shapes import SolcastApi, pv_settings
 
 KEY = "sc-secret-key-0123456789"
 ENV = {"SOLCAST_API_KEY": KEY}
@@ -25,15 +25,9 @@ NOW = datetime(2023, 10, 28, 22, 40, tzinfo=UTC)
 
 
 def settings(api: FakeWeather, *sites: str, **pv: Any) -> PvSettings:
-    raw = {
-        "forecast": "solcast",
-        "latitude": 51.5,
-        "longitude": -0.12,
-        "api_url": api.base_url,
-        "ac_limit_kw": 3.6,
-        "solcast_site_ids": list(sites),
-    }
-    return parse_settings({"pv": raw | pv}).pv
+    return pv_settings(
+        "solcast", api.base_url, solcast_site_ids=list(sites), **({"ac_limit_kw": 3.6} | pv)
+    )
 
 
 def ramp(end: pd.Timestamp) -> tuple[float, float, float]:
