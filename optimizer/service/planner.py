@@ -13,6 +13,7 @@ slot's start as far as contiguous import prices reach (at most ``planner.horizon
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -107,7 +108,8 @@ class Forecasts:
     pv_planned: PlannedPv | None = None
 
 
-_ROOFS: dict[tuple[int, str], RoofCalibration] = {}
+#: Each store's roof calibration (weakly held: it goes with its store, never reused by another).
+_ROOFS: weakref.WeakKeyDictionary[Store, RoofCalibration] = weakref.WeakKeyDictionary()
 
 
 def roof_calibration(store: Store, settings: Settings, now: datetime) -> Calibration | None:
@@ -115,11 +117,10 @@ def roof_calibration(store: Store, settings: Settings, now: datetime) -> Calibra
     = false`` or the history forecast); fitted once a local day per store (cached)."""
     if not settings.pv.calibrate or settings.pv.forecast == "history":
         return None
-    key = (id(store), settings.planner.timezone)
-    if key not in _ROOFS:
-        _ROOFS.clear()  # one store per process: drop a closed one's cache
-        _ROOFS[key] = RoofCalibration(settings.planner.timezone)
-    return _ROOFS[key].at(store, now)
+    roof = _ROOFS.get(store)
+    if roof is None or roof.timezone != settings.planner.timezone:
+        roof = _ROOFS[store] = RoofCalibration(settings.planner.timezone)
+    return roof.at(store, now)
 
 
 def forecasts(
