@@ -69,9 +69,9 @@ def _root(
 
 
 def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the example settings file.")] = Path(
-        "config.toml"
-    ),
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="Where to write the example settings file.")
+    ] = Path("config.toml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write the commented example settings file (every key with its default) to edit."""

@@ -50,8 +50,8 @@ def _table(summaries: list[dict[str, Any]], currency: str) -> Table:
         share = s["captured_share"]
         end_soc = s["soc_end_pct"]
         table.add_row(
-            s["strategy"], f"{s['cost']:.2f}", f"{s['no_battery_cost']:.2f}",
-            f"{s['savings']:.2f}", "" if end_soc is None else f"{end_soc:.0f}",
+            s["strategy"], f"{s['cost']:z.2f}", f"{s['no_battery_cost']:z.2f}",
+            f"{s['savings']:z.2f}", "" if end_soc is None else f"{end_soc:.0f}",
             f"{s['end_energy_credit']:+.2f}", "" if share is None else f"{share:.1%}",
             f"{s['cycles']:.1f}", str(s["slots"]),
         )  # fmt: skip

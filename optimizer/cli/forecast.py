@@ -189,8 +189,8 @@ def forecasts(
         str | None, typer.Option(help="Only this source (default: [pv] forecast's, else all).")
     ] = None,
 ) -> None:
-    """Print the stored PV forecast vintages (``--csv``: the archive ``backtest --pv-forecast``
-    reads), else one line per vintage."""
+    """Print the stored PV forecast vintages, one line each (--csv: the archive that
+    backtest --pv-forecast reads)."""
     import pandas as pd
 
     from optimizer.store import Store

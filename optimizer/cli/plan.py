@@ -148,7 +148,7 @@ def end_energy_note(timetable: Timetable, capacity_kwh: float, currency: str) ->
     worth = timetable.end_energy_value(capacity_kwh)
     rate = timetable.terminal_value_per_kwh
     return (
-        f"ends at {last:.0f} % SOC (from {first:.0f} %): the change is worth {worth:+.2f} "
+        f"ends at {last:.0f} % SOC (from {first:.0f} %): the change is worth {worth:+z.2f} "
         f"{currency} at {rate:.4f} {currency}/kWh"
     )
 
@@ -187,14 +187,14 @@ def plan_table(timetable: Timetable, settings: Settings, currency: str) -> Table
             str(params["power"]) if forced else "-",
             str(params.get("soc", "-")) if forced else "-",
             f"{s.soc_start_pct:.0f}→{s.soc_end_pct:.0f}",
-            f"{s.grid_import_kwh:.2f}",
-            f"{s.grid_export_kwh:.2f}",
+            f"{s.grid_import_kwh:z.2f}",
+            f"{s.grid_export_kwh:z.2f}",
             f"{s.price_import_per_kwh:.4f}",
         )
     table.caption = (
         f"power: % of the {rating:g} W inverter; '-': the device's own mode sets it\n"
-        f"cost {timetable.cost:.2f} {currency}, without battery {timetable.no_battery_cost:.2f} "
-        f"{currency}, savings {timetable.savings:.2f} {currency}\n"
+        f"cost {timetable.cost:z.2f} {currency}, without battery {timetable.no_battery_cost:z.2f} "
+        f"{currency}, savings {timetable.savings:z.2f} {currency}\n"
         + end_energy_note(timetable, settings.battery.capacity_kwh, currency)
     )
     return table
@@ -233,6 +233,7 @@ def plan_command(
 
     settings = settings_from(config)
     notes: list[str] = []
+    warned: list[str] = []
     with errors_to_exit():
         if plot is not None:
             writable_file(plot, "--plot")
@@ -244,7 +245,7 @@ def plan_command(
         if import_prices.empty:
             raise InvalidInput(f"--prices {prices}: no price rows")
         begin = parse_utc(start, "--start") if start else import_prices.index[0].to_pydatetime()
-        import_prices = _before_suspect_zeros(import_prices, begin, prices, notes)
+        import_prices = _before_suspect_zeros(import_prices, begin, prices, warned)
         slots = _horizon_slots(import_prices, begin, hours, settings, prices, notes)
         load_series = _energy(load, "--load", settings)
         if load_series is None:
@@ -267,12 +268,19 @@ def plan_command(
                 plot_timetable(timetable, plot, currency, timezone=settings.planner.timezone)
             except OSError as exc:
                 raise InvalidInput(f"--plot {plot}: cannot be written ({exc.strerror})") from None
-    _show(timetable, settings, currency, notes, as_json)
+    _show(timetable, settings, currency, notes, warned, as_json)
 
 
 def _show(
-    timetable: Timetable, settings: Settings, currency: str, notes: list[str], as_json: bool
+    timetable: Timetable,
+    settings: Settings,
+    currency: str,
+    notes: list[str],
+    warned: list[str],
+    as_json: bool,
 ) -> None:
+    """The plan on stdout (table or ``--json``); ``notes`` on stderr (``warned``: printed as
+    warnings already, only in the JSON's notes)."""
     from rich.console import Console
 
     from optimizer.cli.common import err_console
@@ -282,14 +290,14 @@ def _show(
     if as_json:
         document = timetable_json(timetable)
         document["currency"] = currency
-        document["notes"] = notes
+        document["notes"] = warned + notes
         typer.echo(json.dumps(document, indent=2))
     else:
         Console().print(plan_table(timetable, settings, currency))
 
 
 def _before_suspect_zeros(
-    prices: pd.Series, begin: datetime, path: Path, notes: list[str]
+    prices: pd.Series, begin: datetime, path: Path, warned: list[str]
 ) -> pd.Series:
     """``prices`` up to the first run of exact zeros that stands out from its neighbours (a
     publishing glitch, ``tariffs.validate.suspect_zeros``): the plan stops before it, so no
@@ -312,8 +320,8 @@ def _before_suspect_zeros(
         f"--prices {path}: {len(suspects)} suspect 0.00 price slot(s) from {first} (zeros unlike "
         f"their neighbours: a publishing glitch?); the plan stops before them"
     )
-    _warn(message)
-    notes.append(message)
+    _warn(message)  # now, before planning
+    warned.append(message)
     kept: pd.Series = prices[prices.index < suspects[0]]
     return kept
 

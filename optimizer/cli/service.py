@@ -137,7 +137,7 @@ def summary_table(summary: RunSummary, title: str, wall_s: float) -> Table:
     table.add_column("what")
     table.add_column("value", justify="right")
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(summary.command_kinds.items()))
-    planned = "-" if summary.planned_cost is None else f"{summary.planned_cost:.2f} {cur}"
+    planned = "-" if summary.planned_cost is None else f"{summary.planned_cost:z.2f} {cur}"
     rows = [
         ("simulated period (UTC)", f"{summary.start:%Y-%m-%d %H:%M} to {summary.end:%m-%d %H:%M}"),
         ("commands sent (ok)", f"{summary.commands_sent} ({summary.commands_ok})"),
@@ -147,9 +147,9 @@ def summary_table(summary: RunSummary, title: str, wall_s: float) -> Table:
          f"{summary.soc_start_pct:.0f} % → {summary.soc_end_pct:.0f} %"),
         (f"SOC at slot ends, measured vs {PLANNED_LABEL}",
          f"max {summary.soc_gap_max_pct:.1f} points, mean {summary.soc_gap_mean_pct:.1f}"),
-        ("cost, measured", f"{summary.cost:.2f} {cur}"),
-        ("cost without the battery, measured", f"{summary.no_battery_cost:.2f} {cur}"),
-        ("saved, measured", f"{summary.savings:.2f} {cur}"),
+        ("cost, measured", f"{summary.cost:z.2f} {cur}"),
+        ("cost without the battery, measured", f"{summary.no_battery_cost:z.2f} {cur}"),
+        ("saved, measured", f"{summary.savings:z.2f} {cur}"),
         (f"cost {PLANNED_LABEL}", planned),
         ("plot", str(summary.plot or "-")),
         ("wall time", f"{wall_s:.0f} s"),

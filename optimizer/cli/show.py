@@ -23,9 +23,9 @@ def _local(iso: str | None, zone: str) -> str:
 def _money(day: dict[str, Any] | None, cur: str) -> str:
     if day is None:
         return "-"
-    return (f"{day['cost']:.2f} {cur} (without the battery {day['no_battery_cost']:.2f}, "
-            f"saved {day['savings']:.2f}; charged {day['charged_kwh']:.2f} kWh, "
-            f"discharged {day['discharged_kwh']:.2f} kWh)")  # fmt: skip
+    return (f"{day['cost']:z.2f} {cur} (without the battery {day['no_battery_cost']:z.2f}, "
+            f"saved {day['savings']:z.2f}; charged {day['charged_kwh']:z.2f} kWh, "
+            f"discharged {day['discharged_kwh']:z.2f} kWh)")  # fmt: skip
 
 
 def print_overview(doc: dict[str, Any]) -> None:
@@ -44,7 +44,7 @@ def print_overview(doc: dict[str, Any]) -> None:
         ("prices known until", _local(doc["prices_until_utc"], zone)),
         ("today", _money(doc["today"], cur)),
         ("yesterday", _money(doc["yesterday"], cur)),
-        ("saved to date", f"{doc['savings_to_date']:.2f} {cur}"),
+        ("saved to date", f"{doc['savings_to_date']:z.2f} {cur}"),
     ]  # fmt: skip
     for name, value in lines:
         out_console().print(f"{name:>20}: {value}", highlight=False, soft_wrap=True)

@@ -82,15 +82,15 @@ def _tables(summary: dict[str, Any]) -> None:
     for header in ("home", "tariff", "strategy", "cost", "no battery", "savings", "settings"):
         best.add_column(header)
     for b in summary["best"]:
-        money = (f"{b[k]:.2f}" for k in ("cost", "no_battery_cost", "savings"))
+        money = (f"{b[k]:z.2f}" for k in ("cost", "no_battery_cost", "savings"))
         best.add_row(b["home"], b["tariff"], b["strategy"], *money, point_text(b["settings"]))
     ranked = Table(title="Tariffs ranked per home (by the best bill)")
     for header in ("home", "rank", "tariff", "cost", "no battery"):
         ranked.add_column(header)
     for home, items in summary["tariffs_ranked"].items():
         for rank, item in enumerate(items, 1):
-            ranked.add_row(home, str(rank), item["tariff"], f"{item['cost']:.2f}",
-                           f"{item['no_battery_cost']:.2f}")  # fmt: skip
+            ranked.add_row(home, str(rank), item["tariff"], f"{item['cost']:z.2f}",
+                           f"{item['no_battery_cost']:z.2f}")  # fmt: skip
     out_console().print(best)
     out_console().print(ranked)
 
@@ -113,7 +113,9 @@ def _plan(spec_path: Path) -> SweepPlan:
 
 
 def sweep_command(
-    spec: Annotated[Path, typer.Argument(help="The SPEC file (TOML; docs/sweep.md).")],
+    spec: Annotated[
+        Path, typer.Argument(metavar="SPEC", help="The SPEC file (TOML; docs/sweep.md).")
+    ],
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     scheduler_file: SchedulerFileOpt = None,

@@ -202,8 +202,8 @@ def import_csv(
 ) -> None:
     """Import a price, load or PV CSV into the history store.
 
-    The unit is the file's ``unit`` column (as ``prices --csv`` writes it), else ``--unit``,
-    else ``tariff.csv_unit`` for prices and kWh for energy; the two disagreeing is an error.
+    The unit is the file's unit column (as prices --csv writes it), else --unit, else
+    tariff.csv_unit for prices and kWh for energy; the file and --unit disagreeing is an error.
     """
     from optimizer.cli.common import currency_for
     from optimizer.csvdata import read_prices_csv

@@ -127,8 +127,8 @@ def tune_command(
     for header in ("rank", "settings", f"cost ({currency})", f"savings ({currency})", "cycles"):
         table.add_column(header)
     for rank, (run, row) in enumerate(ranked, 1):
-        table.add_row(str(rank), point_text(run.point), f"{row['cost']:.2f}",
-                      f"{row['savings']:.2f}", f"{row['cycles']:.1f}")  # fmt: skip
+        table.add_row(str(rank), point_text(run.point), f"{row['cost']:z.2f}",
+                      f"{row['savings']:z.2f}", f"{row['cycles']:.1f}")  # fmt: skip
     out_console().print(table)
     report_failures(failed)
     if ranked:

@@ -264,9 +264,9 @@ def plot_run(
     _soc_panel(ax_soc, meter, planned)
     _cost_panel(ax_cost, meter, prices, planned, cur)
     fig.suptitle(
-        f"measured: {summary.cost:.2f} {cur} with the battery, {summary.no_battery_cost:.2f} "
-        f"{cur} without (saved {summary.savings:.2f} {cur})"
-        + (f"\n{PLANNED_LABEL}: {summary.planned_cost:.2f} {cur}"
+        f"measured: {summary.cost:z.2f} {cur} with the battery, {summary.no_battery_cost:z.2f} "
+        f"{cur} without (saved {summary.savings:z.2f} {cur})"
+        + (f"\n{PLANNED_LABEL}: {summary.planned_cost:z.2f} {cur}"
            if summary.planned_cost is not None else "")
     )  # fmt: skip
     from optimizer.plotting import local_time_axis

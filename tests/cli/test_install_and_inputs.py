@@ -329,3 +329,30 @@ def test_a_host_answering_501_is_not_an_xstorage_api_and_no_retry_is_promised(
 def test_the_demo_data_and_help_need_no_checkout() -> None:
     # The installed package's data folder is inside the package, not the checkout's data/.
     assert PACKAGE_DATA.parent == ROOT / "optimizer"
+
+
+def test_money_that_rounds_to_zero_prints_without_a_minus_sign() -> None:
+    """A saving of -0.001 GBP is "0.00 GBP", never "-0.00 GBP" (the plan's caption)."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    import pandas as pd
+    from rich.console import Console
+
+    from optimizer.cli.plan import plan_table
+    from optimizer.config import Settings
+    from optimizer.planning import plan
+
+    settings = Settings()
+    index = pd.date_range(datetime(2024, 3, 1, tzinfo=UTC), periods=4, freq="30min")
+    battery, grid = settings.battery.spec(), settings.grid.spec()
+    start = index[0].to_pydatetime()
+    made = plan(
+        pd.Series(0.2, index), None, pd.Series(0.3, index), None, battery, grid, 50.0, start
+    )
+    nearly = replace(made, cost=made.no_battery_cost + 0.001)
+    assert -0.005 < nearly.savings < 0
+    console = Console(width=120, record=True)
+    console.print(plan_table(nearly, settings, "GBP"))
+    text = console.export_text()
+    assert "savings 0.00 GBP" in text and "-0.00" not in text
