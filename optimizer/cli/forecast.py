@@ -145,6 +145,7 @@ def forecast(
         index = _plan_index(store, settings, now)
         pv = forecasts(store, settings, index, now).pv_planned
         assert pv is not None
+        unmeasured = _no_measured_pv(store, settings, index, pv)
     if source == "history":
         err_console().print("[pv] forecast = \"history\": the lagged mean of the measured PV "
                             "(no weather source configured)", highlight=False,
@@ -157,10 +158,33 @@ def forecast(
                  "forecast covers the next plan's slots", code)  # fmt: skip
         err_console().print(f"warning: {source}: {what} ({unreachable}); the stored "
                             "forecast", highlight=False, markup=False)  # fmt: skip
+    if unmeasured:
+        err_console().print(f"note: {unmeasured}", highlight=False, markup=False)
     if as_json:
         typer.echo(_json(pv, index, settings.planner.slot_minutes))
     else:
         _table(pv, index, settings)
+
+
+def _no_measured_pv(
+    store: Store, settings: Settings, index: pd.DatetimeIndex, pv: PlannedPv
+) -> str | None:
+    """A note when slots take the history forecast and the store holds no measured PV on the
+    days it averages (``forecast.pv_lag_days`` before the first slot): those slots are then
+    0 kWh for want of data, not because no sun is expected."""
+    if pv.weather_slots == len(index):
+        return None
+    first = index[0].to_pydatetime()
+    longest = max(settings.forecast.pv_lag_days)
+    measured = store.load_series("pv", first - timedelta(days=longest + 1), first)
+    if len(measured) and float(measured.sum()) > 0:
+        return None
+    where = "every slot" if pv.weather_slots == 0 else "the slots no weather forecast covers"
+    return (
+        f"the store holds no measured PV from the last {longest} days: the history forecast "
+        f"is 0 kWh in {where} until the service has recorded the device's PV "
+        "(or import it: import-csv --kind pv)"
+    )
 
 
 def _csv(frame: pd.DataFrame) -> None:

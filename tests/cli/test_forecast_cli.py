@@ -166,7 +166,23 @@ def test_forecast_with_history_says_so(tmp_path: Path) -> None:
     assert '"history"' in done.stderr
     doc = json.loads(done.stdout)
     assert doc["pv_source"] == "history" and doc["issued_utc"] is None
-    assert {r["kwh"] for r in doc["pv"]} == {0.0}  # nothing measured yet
+    assert {r["kwh"] for r in doc["pv"]} == {0.0}  # nothing measured yet ...
+    assert "no measured PV from the last 8 days" in done.stderr  # ... and it says so
+
+
+def test_forecast_with_history_averages_the_measured_pv(tmp_path: Path) -> None:
+    """With measured PV on the lagged days the history forecast is their mean, no note."""
+    path = config(tmp_path, None, forecast="history")
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    starts = pd.date_range(now - timedelta(days=9), now, freq="30min", inclusive="left")
+    with Store(f"sqlite:///{tmp_path / 'history.db'}") as store:
+        frame = pd.DataFrame({"end": starts + pd.Timedelta(minutes=30), "kwh": 0.25}, starts)
+        store.save_series("pv", frame, "test")
+    done = CliRunner().invoke(app, ["forecast", "--config", str(path), "--json"])
+    assert done.exit_code == 0, done.output
+    assert "no measured PV" not in done.stderr
+    doc = json.loads(done.stdout)
+    assert {r["kwh"] for r in doc["pv"][:48]} == {0.25}
 
 
 def test_forecast_with_an_unusable_answer_and_nothing_stored_exits_2(
