@@ -39,25 +39,30 @@ if TYPE_CHECKING:
 
 
 def _table(summaries: list[dict[str, Any]], currency: str) -> Table:
+    """One row per strategy, fitting an 80-column terminal (two-line headers, no borders);
+    the slot count, the same for every strategy, goes in the caption."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"Backtest ({currency})")
-    headers = ("strategy", "cost", "no battery", "savings", "end SOC %", "end credit",
-               "captured", "cycles", "slots")  # fmt: skip
+    table = Table(title=f"Backtest ({currency})", box=box.SIMPLE_HEAD, show_edge=False,
+                  pad_edge=False)  # fmt: skip
+    headers = ("strategy", "cost", "no\nbattery", "savings", "end\nSOC %", "end\ncredit",
+               "captured", "cycles")  # fmt: skip
     for header in headers:
-        table.add_column(header, justify="left" if header == "strategy" else "right")
+        table.add_column(header, justify="left" if header == "strategy" else "right", no_wrap=True)
     for s in summaries:
         share = s["captured_share"]
         end_soc = s["soc_end_pct"]
         table.add_row(
             s["strategy"], f"{s['cost']:z.2f}", f"{s['no_battery_cost']:z.2f}",
             f"{s['savings']:z.2f}", "" if end_soc is None else f"{end_soc:.0f}",
-            f"{s['end_energy_credit']:+.2f}", "" if share is None else f"{share:.1%}",
-            f"{s['cycles']:.1f}", str(s["slots"]),
+            f"{s['end_energy_credit']:+z.2f}", "" if share is None else f"{share:.1%}",
+            f"{s['cycles']:.1f}",
         )  # fmt: skip
     lines = []
     if summaries:
         first = summaries[0]
+        lines.append(f"{first['slots']} slots replayed")
         lines.append(
             f"end credit: stored energy at the end less at the start ({first['soc_start_pct']:.0f}"
             f" % SOC) × {first['end_value_per_kwh']:.4f} {currency}/kWh (the planner's end "
