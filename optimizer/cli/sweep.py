@@ -75,22 +75,37 @@ def report_failures(failed: list[tuple[Run, Row]]) -> None:
 
 
 def _tables(summary: dict[str, Any]) -> None:
+    """The best settings and the tariff ranking, fitting an 80-column terminal: two-line
+    headers, no borders, figures never wrapped (the settings wrap instead)."""
+    from rich import box
     from rich.table import Table
 
+    def table(title: str, headers: tuple[str, ...]) -> Table:
+        made = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        for header in headers:
+            figure = header not in ("home", "tariff", "strategy", "settings")
+            made.add_column(header, justify="right" if figure else "left", no_wrap=figure,
+                            overflow="fold")  # fmt: skip
+        return made
+
     currency = summary["currency"]
-    best = Table(title=f"Best settings per home and tariff ({currency} over the period)")
-    for header in ("home", "tariff", "strategy", "cost", "no battery", "savings", "settings"):
-        best.add_column(header)
+    headers = ("home", "tariff", "strategy", "net\ncost", "saved\n+credit", "settings")
+    best = table(f"Best settings per home and tariff ({currency} over the period)", headers)
     for b in summary["best"]:
-        money = (f"{b[k]:z.2f}" for k in ("cost", "no_battery_cost", "savings"))
-        best.add_row(b["home"], b["tariff"], b["strategy"], *money, point_text(b["settings"]))
-    ranked = Table(title="Tariffs ranked per home (by the best bill)")
-    for header in ("home", "rank", "tariff", "cost", "no battery"):
-        ranked.add_column(header)
+        figures = (f"{b[k]:z.2f}" for k in ("net_cost", "savings_credited"))
+        settings = "\n".join(point_text({k: v}) for k, v in b["settings"].items()) or "-"
+        best.add_row(b["home"], b["tariff"], b["strategy"], *figures, settings)
+    best.columns[0].max_width = 14  # a long home name folds before the settings do
+    best.caption = (
+        "net cost: the bill less the end credit (the energy stored at the end less at the "
+        "start, at the planner's end value); best: the least net cost"
+    )
+    ranked = table("Tariffs ranked per home (by the least net cost)",
+                   ("home", "rank", "tariff", "net\ncost", "cost", "no\nbattery"))  # fmt: skip
     for home, items in summary["tariffs_ranked"].items():
         for rank, item in enumerate(items, 1):
-            ranked.add_row(home, str(rank), item["tariff"], f"{item['cost']:z.2f}",
-                           f"{item['no_battery_cost']:z.2f}")  # fmt: skip
+            ranked.add_row(home, str(rank), item["tariff"], f"{item['net_cost']:z.2f}",
+                           f"{item['cost']:z.2f}", f"{item['no_battery_cost']:z.2f}")  # fmt: skip
     out_console().print(best)
     out_console().print(ranked)
 

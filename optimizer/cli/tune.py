@@ -1,5 +1,6 @@
 """``xstorage-optimizer tune``: a sweep of one home and one tariff over a grid of settings,
-ranked by the bill; the best settings are written as TOML. Same engine as ``sweep``."""
+ranked by the net cost (the bill less the end energy credit, ``optimizer.sweep.work``); the
+best settings are written as TOML. Same engine as ``sweep``."""
 
 from __future__ import annotations
 
@@ -96,7 +97,8 @@ def tune_command(
     ),
     pv_forecast: PvForecastOpt = None,
 ) -> None:
-    """Backtest every combination of --param values; rank by the bill; write the best."""
+    """Backtest every combination of --param values; rank by the net cost; write the best."""
+    from rich import box
     from rich.table import Table
 
     from optimizer.cli.sweep import point_text, report_failures, run_all, where_from
@@ -121,18 +123,25 @@ def tune_command(
                 plan, plan.runs, where, lambda run, found: rows.append((run, found[0]))
             )
     ranked = sorted(((run, row) for run, row in rows if row["status"] == "ok"),
-                    key=lambda pair: pair[1]["cost"])  # fmt: skip
+                    key=lambda pair: pair[1]["cost"] - pair[1]["end_energy_credit"])  # fmt: skip
     currency = plan.currency
-    table = Table(title=f"tune {strategy}: ranked by cost ({currency})")
-    for header in ("rank", "settings", f"cost ({currency})", f"savings ({currency})", "cycles"):
-        table.add_column(header)
+    table = Table(title=f"tune {strategy}: ranked by net cost ({currency})", box=box.SIMPLE_HEAD,
+                  show_edge=False, pad_edge=False)  # fmt: skip
+    for header in ("rank", "settings", "net\ncost", "cost", "end\ncredit", "cycles"):
+        table.add_column(header, justify="left" if header == "settings" else "right",
+                         no_wrap=header != "settings")  # fmt: skip
     for rank, (run, row) in enumerate(ranked, 1):
-        table.add_row(str(rank), point_text(run.point), f"{row['cost']:z.2f}",
-                      f"{row['savings']:z.2f}", f"{row['cycles']:.1f}")  # fmt: skip
+        net = row["cost"] - row["end_energy_credit"]
+        table.add_row(str(rank), point_text(run.point), f"{net:z.2f}", f"{row['cost']:z.2f}",
+                      f"{row['end_energy_credit']:+z.2f}", f"{row['cycles']:.1f}")  # fmt: skip
+    table.caption = (
+        "net cost: the bill less the end credit (the energy stored at the end less at the "
+        "start, at the planner's end value)"
+    )
     out_console().print(table)
     report_failures(failed)
     if ranked:
-        header = f"# best of {len(ranked)} by backtest cost\n"
+        header = f"# best of {len(ranked)} by backtest net cost (the bill less the end credit)\n"
         best_out.write_text(header + _toml(ranked[0][0].point))
         err_console().print(f"best settings written to {best_out}", highlight=False)
     if failed:

@@ -28,13 +28,13 @@ def tariffs_plot(summary: dict[str, Any], path: Path) -> Path:
     handles = []
     for t, tariff in enumerate(tariffs):
         found = [next((i for i in ranking[h] if i["tariff"] == tariff), None) for h in homes]
-        costs = [np.nan if i is None else i["cost"] for i in found]
+        costs = [np.nan if i is None else i["net_cost"] for i in found]
         bases = [np.nan if i is None else i["no_battery_cost"] for i in found]
         x = np.arange(len(homes)) + 2 * t * width
         colour = f"C{t}"
         ax.bar(x, bases, width * 0.95, fill=False, hatch="//", edgecolor=colour)
         ax.bar(x + width, costs, width * 0.95, color=colour)
-        handles.append(Patch(color=colour, label=f"{tariff}: best settings"))
+        handles.append(Patch(color=colour, label=f"{tariff}: best settings, less end credit"))
         handles.append(
             Patch(fill=False, hatch="//", edgecolor=colour, label=f"{tariff}: no battery")
         )
@@ -58,20 +58,21 @@ def _order(values: pd.Series) -> list[str]:
 
 
 def settings_plot(ok: pd.DataFrame, keys: Sequence[str], currency: str, path: Path) -> Path:
-    """One panel per grid key: the best savings at each of its values (best over the other keys
-    and the strategies), one line per home × tariff."""
+    """One panel per grid key: the best credited savings at each of its values (best over the
+    other keys and the strategies), one line per home × tariff."""
     fig, axes = plt.subplots(1, len(keys), figsize=(4.5 * len(keys), 3.8), squeeze=False)
     for ax, key in zip(axes[0], keys, strict=True):
         order = _order(ok[key])
         for (home, tariff), group in ok.groupby(["home", "tariff"], sort=False):
-            by_value = group.assign(value=group[key].astype(str)).groupby("value")["savings"].max()
+            values = group.assign(value=group[key].astype(str))
+            by_value = values.groupby("value")["savings_credited"].max()
             ax.plot(range(len(order)), [by_value.get(v, np.nan) for v in order], marker="o",
                     label=f"{home} / {tariff}")  # fmt: skip
         ax.set_xticks(range(len(order)), order)
         ax.set_xlabel(key)
-        ax.set_ylabel(f"savings ({currency})")
+        ax.set_ylabel(f"savings + end credit ({currency})")
     axes[0][0].legend(fontsize="small")
-    fig.suptitle("Best savings at each setting value")
+    fig.suptitle("Best savings (with the end energy credit) at each setting value")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

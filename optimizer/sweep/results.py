@@ -19,8 +19,8 @@ from optimizer.errors import InvalidInput
 from optimizer.sweep.plan import Run
 from optimizer.sweep.work import Row
 
-FIGURES = ("cost", "no_battery_cost", "savings", "captured_share", "cycles", "soc_end_pct",
-           "seconds")  # fmt: skip
+FIGURES = ("cost", "no_battery_cost", "savings", "end_energy_credit", "savings_credited",
+           "captured_share", "cycles", "soc_end_pct", "seconds")  # fmt: skip
 RUNS_CSV = "runs.csv"
 
 

@@ -1,9 +1,12 @@
 """A sweep's summary: the best settings per home and tariff, the tariffs ranked per home, the
 runs that failed; ``summary.json`` and two PNG plots.
 
-"Best" is the lowest bill among the strategies chosen in the SPEC (``none`` included: no
-battery at all can win when wear costs more than the spread); ``perfect`` is the bound, never a
-choice. Money is in the sweep's currency over the period.
+"Best" is the lowest net cost — the bill less the end energy credit (``net_cost`` = ``cost`` −
+``end_energy_credit``, ``optimizer.sweep.work``), so a run that ends the period with a fuller
+battery is not ranked below one that emptied it on the last day — among the strategies chosen
+in the SPEC (``none`` included: no battery at all can win when wear costs more than the
+spread); ``perfect`` is the bound, never a choice. Money is in the sweep's currency over the
+period.
 """
 
 from __future__ import annotations
@@ -35,8 +38,10 @@ def frame_of(rows: Sequence[dict[str, str]], runs: Sequence[Run]) -> pd.DataFram
     frame = pd.DataFrame([r for r in rows if r["run_id"] in ids])
     if frame.empty:
         return frame
-    for column in ("cost", "no_battery_cost", "savings", "captured_share"):
+    for column in ("cost", "no_battery_cost", "savings", "end_energy_credit", "savings_credited",
+                   "captured_share"):  # fmt: skip
         frame[column] = [_number(v) for v in frame[column]]
+    frame["net_cost"] = frame["cost"] - frame["end_energy_credit"]
     return frame
 
 
@@ -44,27 +49,28 @@ def _best(frame: pd.DataFrame, plan: SweepPlan, by_id: dict[str, Run]) -> list[d
     ok = frame[(frame["status"] == "ok") & frame["strategy"].isin(_choices(plan))]
     found = []
     for (home, tariff), group in ok.groupby(["home", "tariff"], sort=False):
-        top = group.sort_values(["cost", "strategy"], key=_none_last).iloc[0]
+        top = group.sort_values(["net_cost", "strategy"], key=_none_last).iloc[0]
         found.append({
             "home": home, "tariff": tariff, "strategy": top["strategy"],
             "settings": by_id[top["run_id"]].point, "cost": top["cost"],
             "no_battery_cost": top["no_battery_cost"], "savings": top["savings"],
-            "captured_share": top["captured_share"],
+            "end_energy_credit": top["end_energy_credit"], "net_cost": top["net_cost"],
+            "savings_credited": top["savings_credited"], "captured_share": top["captured_share"],
         })  # fmt: skip
     return found
 
 
 def _none_last(column: pd.Series) -> pd.Series:
-    """Sort key: a tie on cost goes to a strategy that uses the battery."""
+    """Sort key: a tie on net cost goes to a strategy that uses the battery."""
     return column.eq("none") if column.name == "strategy" else column
 
 
 def _ranked(best: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     ranking: dict[str, list[dict[str, Any]]] = {}
-    for item in sorted(best, key=lambda b: b["cost"]):
-        ranking.setdefault(item["home"], []).append(
-            {k: item[k] for k in ("tariff", "cost", "no_battery_cost", "strategy", "settings")}
-        )
+    keys = ("tariff", "net_cost", "cost", "end_energy_credit", "no_battery_cost", "strategy",
+            "settings")  # fmt: skip
+    for item in sorted(best, key=lambda b: b["net_cost"]):
+        ranking.setdefault(item["home"], []).append({k: item[k] for k in keys})
     return ranking
 
 

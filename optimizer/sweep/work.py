@@ -1,11 +1,16 @@
 """One run of a sweep — what a worker does: the backtest of each strategy, and its rows.
 
 A row per strategy: money in the tariff's currency (``cost``, ``no_battery_cost``,
-``savings``, unrounded sums of the replay's slots), ``captured_share`` (savings over the
-perfect-foresight savings, ``None`` without them), ``cycles`` (equivalent full cycles, see
+``savings``, unrounded sums of the replay's slots), ``end_energy_credit`` (the stored energy
+at the end less at the start, valued as ``backtest`` values it: the base settings'
+``planner.terminal_soc_value`` rule, ``optimizer.backtest.report.end_value_per_kwh``, the
+same rule for every run of a sweep whatever it overrides), ``savings_credited`` (savings plus
+that credit), ``captured_share`` (credited savings over the perfect-foresight credited
+savings, ``None`` without them), ``cycles`` (equivalent full cycles, see
 ``optimizer.backtest.report``), ``soc_end_pct``, ``seconds`` (the replay's own wall time),
 ``status`` (``ok`` or ``failed``) and ``error``. A strategy that raises fails its own row; the
-others still run.
+others still run. Without the credit a strategy that ends the period fuller than it began
+would look worse than one that empties the battery on the last day.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 
 from optimizer.backtest.engine import BacktestResult, run_backtest
 from optimizer.backtest.registry import resolve
-from optimizer.backtest.report import summary
+from optimizer.backtest.report import end_energy_credit, end_value_per_kwh, summary
 from optimizer.backtest.suite import PvArchive, config_from, inputs_from, with_overrides
 from optimizer.config import Settings
 from optimizer.sweep.plan import HomeData, Run, TariffData, series_for
@@ -30,7 +35,8 @@ def describe(exc: BaseException) -> str:
 
 def _row(run: Run, strategy: str, **figures: Any) -> Row:
     return {"home": run.home, "tariff": run.tariff, **run.point, "strategy": strategy,
-            "cost": None, "no_battery_cost": None, "savings": None, "captured_share": None,
+            "cost": None, "no_battery_cost": None, "savings": None, "end_energy_credit": None,
+            "savings_credited": None, "captured_share": None,
             "cycles": None, "soc_end_pct": None, "seconds": None, "status": "ok", "error": "",
             "run_id": run.run_id, **figures}  # fmt: skip
 
@@ -40,16 +46,24 @@ def failed_rows(run: Run, error: str) -> list[Row]:
     return [_row(run, name, status="failed", error=error) for name in run.strategies]
 
 
-def _figures(result: BacktestResult, settings: Settings, perfect_cost: float | None) -> Row:
+def _figures(
+    result: BacktestResult, settings: Settings, value_per_kwh: float, perfect: BacktestResult | None
+) -> Row:
     frame = result.frame
     cost, base = float(frame["cost"].sum()), float(frame["no_battery_cost"].sum())
-    headroom = None if perfect_cost is None else base - perfect_cost
-    facts = summary(result, settings.battery.spec(), perfect_cost)
+    credit = end_energy_credit(frame, value_per_kwh)
+    reference = None
+    if perfect is not None:
+        perfect_cost = float(perfect.frame["cost"].sum())
+        reference = base - perfect_cost + end_energy_credit(perfect.frame, value_per_kwh)
+    facts = summary(result, settings.battery.spec())
     return {
         "cost": cost,
         "no_battery_cost": base,
         "savings": base - cost,
-        "captured_share": (base - cost) / headroom if headroom else None,
+        "end_energy_credit": credit,
+        "savings_credited": base - cost + credit,
+        "captured_share": (base - cost + credit) / reference if reference else None,
         "cycles": facts["cycles"],
         "soc_end_pct": facts["soc_end_pct"],
         "seconds": round(result.seconds, 3),
@@ -73,14 +87,15 @@ def run_one(run: Run, base: Settings, home: HomeData, tariff: TariffData) -> lis
             results[name] = run_backtest(strategy, inputs, config)
         except Exception as exc:  # one strategy's failure is its row's, not the run's
             results[name] = describe(exc)
-    perfect = results.get("perfect")
-    perfect_cost = (
-        float(perfect.frame["cost"].sum()) if isinstance(perfect, BacktestResult) else None
-    )
+    found = results.get("perfect")
+    perfect = found if isinstance(found, BacktestResult) else None
     rows = []
     for name, result in results.items():
         if isinstance(result, str):
             rows.append(_row(run, name, status="failed", error=result))
         else:
-            rows.append(_row(run, name, **_figures(result, settings, perfect_cost)))
+            value = end_value_per_kwh(
+                result.frame, settings.battery.spec(), base.planner.terminal_soc_value
+            )
+            rows.append(_row(run, name, **_figures(result, settings, value, perfect)))
     return rows

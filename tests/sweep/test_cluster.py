@@ -36,8 +36,9 @@ GRID = {"battery.capacity_kwh": [4.2, 8.4], "battery.cycle_cost_per_kwh": [0.02]
 
 def _direct_costs(
     files: dict[str, Path], home: str, tariff: str, point: dict[str, str]
-) -> dict[str, float]:
-    """Each strategy's bill, from the backtest run here without the sweep engine."""
+) -> dict[str, dict[str, float]]:
+    """Each strategy's bill, end energy credit and captured share, from the backtest run here
+    without the sweep engine (the summaries ``backtest`` prints)."""
     settings = with_overrides(Settings(), {k: float(v) for k, v in point.items()})
     data = (
         DataFiles(files["imp"], files[f"load_{home}"], files["exp"], price_unit="p/kWh")
@@ -46,8 +47,12 @@ def _direct_costs(
     )
     inputs = inputs_from(read_series(data, settings), settings,
                          (parse_utc(PERIOD[0]), parse_utc(PERIOD[1])))  # fmt: skip
-    results, _ = run_strategies(["perfect", "none", "lp"], inputs, config_from(settings))
-    return {r.strategy: float(r.frame["cost"].sum()) for r in results}
+    results, summaries = run_strategies(["perfect", "none", "lp"], inputs, config_from(settings))
+    return {
+        r.strategy: {"cost": float(r.frame["cost"].sum()), "credit": s["end_energy_credit"],
+                     "share": s["captured_share"]}
+        for r, s in zip(results, summaries, strict=True)
+    }  # fmt: skip
 
 
 def _check_against_direct(rows: list[dict[str, str]], files: dict[str, Path]) -> None:
@@ -58,7 +63,14 @@ def _check_against_direct(rows: list[dict[str, str]], files: dict[str, Path]) ->
         key = (row["home"], row["tariff"], *point.values())
         if key not in direct:
             direct[key] = _direct_costs(files, row["home"], row["tariff"], point)
-        assert float(row["cost"]) == pytest.approx(direct[key][row["strategy"]], abs=1e-9)
+        same = direct[key][row["strategy"]]
+        assert float(row["cost"]) == pytest.approx(same["cost"], abs=1e-9)
+        # The end energy credit and the credited share, as backtest reports them (4 places).
+        assert float(row["end_energy_credit"]) == pytest.approx(same["credit"], abs=1e-4)
+        credited = float(row["savings"]) + float(row["end_energy_credit"])
+        assert float(row["savings_credited"]) == pytest.approx(credited, abs=1e-12)
+        if same["share"] is not None:
+            assert float(row["captured_share"]) == pytest.approx(same["share"], abs=1e-4)
 
 
 def test_a_local_cluster_of_two_processes_equals_the_direct_backtest(
@@ -75,7 +87,13 @@ def test_a_local_cluster_of_two_processes_equals_the_direct_backtest(
     summary = json.loads(result.stdout)
     assert summary["finished"] == 4 and summary["failed"] == 0
     ranked = summary["tariffs_ranked"]["a"]
-    assert [r["cost"] for r in ranked] == sorted(r["cost"] for r in ranked)
+    assert [r["net_cost"] for r in ranked] == sorted(r["net_cost"] for r in ranked)
+    for best in summary["best"]:  # the least net cost (bill less end credit) of the choices
+        choices = [r for r in rows if (r["home"], r["tariff"]) == (best["home"], best["tariff"])
+                   and r["strategy"] in ("lp", "none")]  # fmt: skip
+        least = min(float(r["cost"]) - float(r["end_energy_credit"]) for r in choices)
+        assert best["net_cost"] == pytest.approx(least, abs=1e-12)
+        assert best["net_cost"] == pytest.approx(best["cost"] - best["end_energy_credit"])
     for name in ("summary.json", "tariffs.png", "settings.png"):
         assert (out / name).stat().st_size > 0
     # Not a terminal: a progress line per 10 % on stderr.
@@ -148,7 +166,7 @@ def _check_against_direct_b(rows: list[dict[str, str]], files: dict[str, Path]) 
         point = {"battery.capacity_kwh": row["battery.capacity_kwh"],
                  "battery.cycle_cost_per_kwh": row["battery.cycle_cost_per_kwh"]}  # fmt: skip
         direct = _direct_costs(files, "b", "agile", point)
-        assert float(row["cost"]) == pytest.approx(direct[row["strategy"]], abs=1e-9)
+        assert float(row["cost"]) == pytest.approx(direct[row["strategy"]]["cost"], abs=1e-9)
 
 
 def test_an_unreachable_scheduler_exits_2_before_any_run(
