@@ -12,6 +12,12 @@ Usage: python benchmarks/sweep_speed.py [--runs N] [--days D] [--repeats R] [--y
 2. Overhead: one one-month run (March 2023) done directly (read the files, build the inputs,
    ``run_strategies``) against the same run through the engine in this process (``build_plan``
    + ``execute`` + a ``runs.csv`` row), wall and CPU; the engine's share is the difference.
+   That difference of two ~2.5 s runs is within their run-to-run spread, so the CPU time
+   spent inside the replays themselves (``run_backtest``, timed by a wrapper in this script)
+   is also subtracted from each: what is left is each path's own work (files, inputs, rows),
+   and the engine's overhead is its own work less the direct path's, over the direct run.
+   Then the round trip of an empty task on a 1-worker LocalCluster (what a cluster adds per
+   run besides shipping the data once per worker).
 3. ``--year``: one home-year run on one worker: its time and the worker's memory.
 4. Sizes for the on-paper estimate: bytes of a home, a tariff, a run and its rows pickled (what
    crosses the network), and a worker's memory after its runs.
@@ -123,16 +129,54 @@ def _engine(start: datetime, days: int, capacity: float) -> tuple[SweepPlan, lis
     return plan, rows
 
 
-def _timed(work: Any) -> tuple[float, float, Any]:
-    wall, cpu = time.perf_counter(), time.process_time()
+#: CPU seconds spent inside ``run_backtest`` (both paths call it; wrapped in ``_count_replays``).
+REPLAY_CPU = [0.0]
+
+
+def _count_replays() -> None:
+    """Wrap ``run_backtest`` where the direct path and the engine call it, adding its CPU time
+    to ``REPLAY_CPU`` (this script only)."""
+    import optimizer.backtest.suite as suite
+    import optimizer.sweep.work as work
+
+    plain = suite.run_backtest
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        began = time.process_time()
+        try:
+            return plain(*args, **kwargs)
+        finally:
+            REPLAY_CPU[0] += time.process_time() - began
+
+    suite.run_backtest = timed  # type: ignore[assignment]
+    work.run_backtest = timed  # type: ignore[assignment]
+
+
+def _timed(work: Any) -> tuple[float, float, Any, float]:
+    """(wall s, CPU s, result, CPU s inside the replays)."""
+    wall, cpu, replays = time.perf_counter(), time.process_time(), REPLAY_CPU[0]
     found = work()
-    return time.perf_counter() - wall, time.process_time() - cpu, found
+    cpu = time.process_time() - cpu
+    return time.perf_counter() - wall, cpu, found, REPLAY_CPU[0] - replays
+
+
+def _round_trip_ms(repeats: int = 50) -> float:
+    """Median wall time (ms) of an empty task's submit-to-result on a 1-worker LocalCluster."""
+    with client_for(Where(1)) as client:
+        client.wait_for_workers(1)
+        times = []
+        for k in range(repeats):
+            began = time.perf_counter()
+            client.submit(abs, -k, pure=False).result()
+            times.append(1000 * (time.perf_counter() - began))
+    return statistics.median(times)
 
 
 def overhead(start: datetime, days: int, repeats: int) -> None:
     """Direct and engine alternately, ``repeats`` times each after a warm-up; medians."""
     settings = Settings()
     period = (start, start + timedelta(days=days))
+    _count_replays()
     _direct(settings, (start, start + timedelta(days=2)))  # imports, caches: a warm-up
     direct, engine = [], []
     for _ in range(repeats):
@@ -149,6 +193,15 @@ def overhead(start: datetime, days: int, repeats: int) -> None:
           f"{', '.join(f'{t[1]:.2f}' for t in engine)}; same bills: {same})")  # fmt: skip
     print(f"  overhead: {100 * (e_wall / d_wall - 1):+.2f} % wall, "
           f"{100 * (e_cpu / d_cpu - 1):+.2f} % CPU")  # fmt: skip
+    d_own = statistics.median(t[1] - t[3] for t in direct)
+    e_own = statistics.median(t[1] - t[3] for t in engine)
+    replays = statistics.median(t[3] for t in direct)
+    print(f"  outside the replays (CPU, median): direct {1000 * d_own:.0f} ms, engine "
+          f"{1000 * e_own:.0f} ms (replays {replays:.2f} s); the engine's own overhead "
+          f"{1000 * (e_own - d_own):+.0f} ms = {100 * (e_own - d_own) / d_cpu:+.2f} % of the "
+          "direct run")  # fmt: skip
+    print(f"  a LocalCluster's round trip per run (empty task, median of 50): "
+          f"{_round_trip_ms():.1f} ms")  # fmt: skip
     run = plan.runs[0]
     home, tariff = plan.homes[run.home], plan.tariffs[run.tariff]
     exports = 0 if tariff.price_export is None else len(tariff.price_export)
