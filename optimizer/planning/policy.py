@@ -68,6 +68,10 @@ LOOK_AHEAD_SLOTS = 2
 GRID_TOL_KWH = 1e-6
 
 _SC, _BASIC, _LIMIT = range(3)
+# Constants as 0-d arrays: a NumPy call on an array and a Python float converts the float
+# each time (the same float64 value either way, so the same results).
+_ZERO = np.array(0.0)
+_TIE_BREAK = np.array(TIE_BREAK_PER_KWH)
 _MAX_STEPS = MAX_POWER_PCT / POWER_STEP_PCT
 
 
@@ -128,6 +132,16 @@ class _Scored(NamedTuple):
     soc_end: FloatArray
 
 
+class _Constants(NamedTuple):
+    """A policy's battery constants as 0-d arrays (see ``_ZERO``)."""
+
+    ce: FloatArray
+    de: FloatArray
+    minus_de: FloatArray
+    most_in: FloatArray
+    most_out: FloatArray
+
+
 class Policy:
     """A plan made at ``problem.index[0]`` on a forecast: chooses slot commands from any SOC.
 
@@ -159,6 +173,11 @@ class Policy:
         self._most_charge_kwh = min(full, b.max_charge_kw * dt)
         self._most_discharge_kwh = min(full, b.max_discharge_kw * dt)
         self._path: list[PlanSlot] | None = None
+        self._constants = _Constants(
+            np.array(b.charge_efficiency), np.array(b.discharge_efficiency),
+            np.array(-b.discharge_efficiency), np.array(self._most_charge_kwh),
+            np.array(self._most_discharge_kwh),
+        )  # fmt: skip
         self._top_kwh, self._bottom_kwh = b.kwh(b.max_soc_pct), b.kwh(b.min_soc_pct)
         window = Window.of(problem)
         self._floor_kwh, self._ceiling_kwh = window.floor, window.ceiling
@@ -313,9 +332,9 @@ class Policy:
         imp, exp = self._grid_flows(t, mode_ac, ac, signed)
         score = imp * self._price_import[t] - exp * self._price_export[t]
         after = self.to_go[t + 1]
-        score += np.abs(ac) * TIE_BREAK_PER_KWH + after.at(soc_end)
+        score += np.abs(ac) * _TIE_BREAK + after.at(soc_end)
         if b.cycle_cost_per_kwh:
-            score += np.maximum(-ac, 0.0) * b.cycle_cost_per_kwh  # (the discharge)
+            score += np.maximum(-ac, _ZERO) * b.cycle_cost_per_kwh  # (the discharge)
         # The device's modes know nothing of the planner's window: one that would charge above
         # max_soc_pct or discharge below min_soc_pct on the forecast is not an option.
         top, bottom = self._top_kwh + 1e-9, self._bottom_kwh - 1e-9
@@ -340,6 +359,7 @@ class Policy:
         moves energy in (> 0) and every discharge out (< 0, the last the most)."""
         b, dt = self.problem.battery, self.problem.dt_h
         ce, de = b.charge_efficiency, b.discharge_efficiency
+        c = self._constants
         load, pv = self._load[t], self._pv[t]
         mode_ac = [self_consumption_ac_kwh(soc_kwh, load, pv, dt, b), 0.0]
         if pv > load and (self._price_export[t] < 0 or soc_kwh < self._sc_safe_from_kwh):
@@ -349,14 +369,16 @@ class Policy:
         forced = fixed + n_up
         n = forced + len(down_kwh)
         ac, soc_end = np.empty(n), np.empty(n)
-        ac[:fixed] = mode_ac
+        for j, a in enumerate(mode_ac):  # (element by element: a list costs more)
+            ac[j] = a
         # The forced options' energies as ``_options`` makes them (a discharge's: the energy it
         # moves, negated in place).
         charges, discharges = ac[fixed:forced], ac[forced:]
-        np.divide(np.subtract(up_kwh, soc_kwh, out=charges), ce, out=charges)
-        np.minimum(charges, self._most_charge_kwh, out=charges)
-        np.multiply(np.subtract(down_kwh, soc_kwh, out=discharges), -de, out=discharges)
-        np.minimum(discharges, self._most_discharge_kwh, out=discharges)
+        soc = np.array(soc_kwh)  # (converted once, see ``_ZERO``)
+        np.divide(np.subtract(up_kwh, soc, out=charges), c.ce, out=charges)
+        np.minimum(charges, c.most_in, out=charges)
+        np.multiply(np.subtract(down_kwh, soc, out=discharges), c.minus_de, out=discharges)
+        np.minimum(discharges, c.most_out, out=discharges)
         # Both sides are sorted (non-decreasing), so their first is their least.
         signed = bool((n_up == 0 or charges[0] > 0.0) and (forced == n or discharges[0] > 0.0))
         if signed:
@@ -364,9 +386,11 @@ class Policy:
             # discharge's charge is 0 (``soc + 0·ce - d/de``, that is ``+ (-d)/de``).
             np.negative(discharges, out=discharges)
             ends = soc_end[fixed:forced]
-            np.add(np.multiply(charges, ce, out=ends), soc_kwh, out=ends)
+            np.add(np.multiply(charges, c.ce, out=ends), soc, out=ends)
             ends = soc_end[forced:]
-            np.add(np.divide(discharges, de, out=ends), soc_kwh + 0.0, out=ends)
+            # (``soc + 0.0`` is ``soc`` but for -0.0)
+            soc_plus_0 = soc if soc_kwh != 0.0 else np.array(soc_kwh + 0.0)
+            np.add(np.divide(discharges, c.de, out=ends), soc_plus_0, out=ends)
         else:  # a forced option that moves nothing (no room): as ``settle_arrays`` plays it
             np.negative(discharges, out=discharges)
             rest = ac[fixed:]
@@ -376,7 +400,8 @@ class Policy:
         mode_end = [
             soc_kwh + (a if a > 0.0 else 0.0) * ce - (-a if -a > 0.0 else 0.0) / de for a in mode_ac
         ]
-        soc_end[:fixed] = mode_end
+        for j, end in enumerate(mode_end):
+            soc_end[j] = end
         return mode_ac, mode_end, ac, soc_end, signed
 
     def _grid_flows(
@@ -393,11 +418,11 @@ class Policy:
         # curtailed (``surplus - min(max(surplus - cap, 0), pv)`` is ``surplus``, PV >= 0).
         lowest = min(mode_ac[0], mode_ac[1], ac[-1].item())
         if signed and pv >= 0.0 and -(self._net[t] + lowest) - cap <= 0.0:
-            np.maximum(surplus, 0.0, out=surplus)
+            np.maximum(surplus, _ZERO, out=surplus)
         else:
             curtail = np.minimum(np.maximum(surplus - cap, 0.0), pv)
-            np.maximum(np.subtract(surplus, curtail, out=surplus), 0.0, out=surplus)
-        np.maximum(net, 0.0, out=net)
+            np.maximum(np.subtract(surplus, curtail, out=surplus), _ZERO, out=surplus)
+        np.maximum(net, _ZERO, out=net)
         if limit:
             surplus[_LIMIT] = _exported(ac[_LIMIT].item() + self._net[t], 0.0, cap, pv)
         return net, surplus  # (import and export now)
