@@ -46,6 +46,7 @@ from optimizer.domain import Action, BatterySpec, Command, DeviceCommand, PlanSl
 from optimizer.planning.device import (
     MAX_POWER_PCT,
     POWER_STEP_PCT,
+    ModeLaws,
     SlotOutcome,
     apply_command,
     export_limit_ac_kwh,
@@ -173,6 +174,7 @@ class Policy:
         self._most_charge_kwh = min(full, b.max_charge_kw * dt)
         self._most_discharge_kwh = min(full, b.max_discharge_kw * dt)
         self._path: list[PlanSlot] | None = None
+        self._laws = ModeLaws.of(b, dt)
         self._constants = _Constants(
             np.array(b.charge_efficiency), np.array(b.discharge_efficiency),
             np.array(-b.discharge_efficiency), np.array(self._most_charge_kwh),
@@ -357,13 +359,13 @@ class Policy:
         """Slot ``t``'s options from ``soc_kwh`` (``_options``' order): the modes' AC and end
         energies as floats, then every option's AC and end energy (kWh); whether every charge
         moves energy in (> 0) and every discharge out (< 0, the last the most)."""
-        b, dt = self.problem.battery, self.problem.dt_h
+        b = self.problem.battery
         ce, de = b.charge_efficiency, b.discharge_efficiency
         c = self._constants
         load, pv = self._load[t], self._pv[t]
-        mode_ac = [self_consumption_ac_kwh(soc_kwh, load, pv, dt, b), 0.0]
+        mode_ac = [self._laws.self_consumption(soc_kwh, load, pv), 0.0]
         if pv > load and (self._price_export[t] < 0 or soc_kwh < self._sc_safe_from_kwh):
-            mode_ac.append(export_limit_ac_kwh(0.0, soc_kwh, load, pv, dt, b))
+            mode_ac.append(self._laws.export_limit(0.0, soc_kwh, load, pv))
         _, _, up_kwh, down_kwh = self._targets(soc_kwh)
         fixed, n_up = len(mode_ac), len(up_kwh)
         forced = fixed + n_up

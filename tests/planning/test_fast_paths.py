@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 from optimizer.domain import BatterySpec, GridSpec
 from optimizer.errors import InfeasiblePlan
 from optimizer.planning import PlanOptions, Problem, build_problem, dp, plan_policy
-from optimizer.planning.device import POWER_STEP_PCT, SlotOutcome, settle_arrays
+from optimizer.planning.device import (
+    POWER_STEP_PCT,
+    ModeLaws,
+    SlotOutcome,
+    export_limit_ac_kwh,
+    self_consumption_ac_kwh,
+    settle_arrays,
+)
 from optimizer.planning.policy import (
     _LIMIT,
     _SC,
@@ -358,3 +365,24 @@ def test_policy_scoring_is_the_plain_computation(problem: Problem, shares: list[
     assert kept.command == made.command
     assert kept.outcome == made.outcome
     assert _same_float(kept.score, made.score)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    scored_batteries,
+    st.sampled_from([0.25, 0.5, 1.0]),
+    st.floats(min_value=-0.5, max_value=11.0, allow_nan=False),
+    energies,
+    energies,
+    st.sampled_from([0.0, 0.3, 5.0]),
+)
+def test_mode_laws_are_the_functions(
+    b: BatterySpec, dt: float, soc: float, load: float, pv: float, cap: float
+) -> None:
+    laws = ModeLaws.of(b, dt)
+    assert _same_float(
+        laws.self_consumption(soc, load, pv), self_consumption_ac_kwh(soc, load, pv, dt, b)
+    )
+    assert _same_float(
+        laws.export_limit(cap, soc, load, pv), export_limit_ac_kwh(cap, soc, load, pv, dt, b)
+    )
