@@ -325,9 +325,9 @@ class Policy:
         The options are ``_options``' and their flows ``settle_arrays``', computed together
         with fewer NumPy calls (their overhead, not the arithmetic, is the cost: this runs for
         every slot a plan walks): the modes' battery flows as plain floats, the forced options'
-        from the sign of their energy (charges > 0, discharges < 0), import and export as one
-        array, every value by the same operations in the same order, so to the bit
-        (``tests/planning/test_fast_paths.py`` pins it against the plain computation).
+        from the sign of their energy (charges > 0, discharges < 0), no curtailment unless
+        an export cap binds; every value by the same operations in the same order, so to the
+        bit (``tests/planning/test_fast_paths.py`` pins it against the plain computation).
         """
         b = self.problem.battery
         mode_ac, mode_end, ac, soc_end, signed = self._battery_flows(t, soc_kwh)
@@ -409,9 +409,8 @@ class Policy:
     def _grid_flows(
         self, t: int, mode_ac: list[float], ac: FloatArray, signed: bool
     ) -> tuple[FloatArray, FloatArray]:
-        """Each option's import and export (kWh) as ``settle_arrays``
-        gives them (the 0 W limit's cap applied as a float); ``signed`` as ``_battery_flows``
-        gives it."""
+        """Each option's import and export (kWh) as ``settle_arrays`` gives them (the 0 W
+        limit's cap applied as a float); ``signed`` as ``_battery_flows`` gives it."""
         net = ac + self._net[t]
         surplus = -net
         cap, pv, limit = self._export_cap, self._pv[t], len(mode_ac) > _LIMIT
