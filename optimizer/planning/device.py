@@ -118,6 +118,46 @@ def export_limit_ac_kwh(
     return min(above, charge_room_kwh(soc_kwh, b.capacity_kwh, dt_h, b))
 
 
+@dataclass(frozen=True, slots=True)
+class ModeLaws:
+    """``self_consumption_ac_kwh`` and ``export_limit_ac_kwh`` of one battery and slot length
+    with their constants computed once (for the policy, which plays them for every slot it
+    walks): the same operations in the same order, so the same floats."""
+
+    charge_efficiency: float
+    discharge_efficiency: float
+    #: The most AC energy a slot charges and discharges (kWh: ``max_*_kw × dt_h``).
+    charge_kwh: float
+    discharge_kwh: float
+    capacity_kwh: float
+    #: ``mode_floor_pct`` as stored energy (kWh).
+    floor_kwh: float
+
+    @classmethod
+    def of(cls, battery: BatterySpec, dt_h: float) -> ModeLaws:
+        """The laws of ``battery`` over slots of ``dt_h`` hours."""
+        b = battery
+        return cls(
+            b.charge_efficiency, b.discharge_efficiency, b.max_charge_kw * dt_h,
+            b.max_discharge_kw * dt_h, b.capacity_kwh, b.kwh(mode_floor_pct(b)),
+        )  # fmt: skip
+
+    def self_consumption(self, soc_kwh: float, load_kwh: float, pv_kwh: float) -> float:
+        """``self_consumption_ac_kwh`` (kWh, + charge)."""
+        surplus = pv_kwh - load_kwh
+        if surplus >= 0:
+            room = (self.capacity_kwh - soc_kwh) / self.charge_efficiency
+            return min(surplus, max(0.0, min(self.charge_kwh, room)))
+        stored = (soc_kwh - self.floor_kwh) * self.discharge_efficiency
+        return -min(-surplus, max(0.0, min(self.discharge_kwh, stored)))
+
+    def export_limit(self, cap_kwh: float, soc_kwh: float, load_kwh: float, pv_kwh: float) -> float:
+        """``export_limit_ac_kwh`` (kWh, >= 0)."""
+        above = max(0.0, pv_kwh - load_kwh - cap_kwh)
+        room = (self.capacity_kwh - soc_kwh) / self.charge_efficiency
+        return min(above, max(0.0, min(self.charge_kwh, room)))
+
+
 def forced_ac_kwh(
     charging: bool,
     power_pct: FloatArray,

@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -45,11 +46,11 @@ from optimizer.domain import Action, BatterySpec, Command, DeviceCommand, PlanSl
 from optimizer.planning.device import (
     MAX_POWER_PCT,
     POWER_STEP_PCT,
+    ModeLaws,
     SlotOutcome,
     apply_command,
     export_limit_ac_kwh,
     self_consumption_ac_kwh,
-    settle_arrays,
 )
 from optimizer.planning.dp import CostToGo, Window
 from optimizer.planning.guard import READING_MARGIN_PCT
@@ -68,6 +69,10 @@ LOOK_AHEAD_SLOTS = 2
 GRID_TOL_KWH = 1e-6
 
 _SC, _BASIC, _LIMIT = range(3)
+# Constants as 0-d arrays: a NumPy call on an array and a Python float converts the float
+# each time (the same float64 value either way, so the same results).
+_ZERO = np.array(0.0)
+_TIE_BREAK = np.array(TIE_BREAK_PER_KWH)
 _MAX_STEPS = MAX_POWER_PCT / POWER_STEP_PCT
 
 
@@ -114,6 +119,30 @@ class _Options:
         return self.powers[len(self.c_target) :]
 
 
+class _Scored(NamedTuple):
+    """A slot's options scored (``Policy._score``): the best's index ``k`` and score, how many
+    options are modes, and every option's battery AC energy, import, export and end energy
+    (kWh, in ``_options``' order)."""
+
+    k: int
+    score: float
+    modes: int
+    ac: FloatArray
+    imp: FloatArray
+    exp: FloatArray
+    soc_end: FloatArray
+
+
+class _Constants(NamedTuple):
+    """A policy's battery constants as 0-d arrays (see ``_ZERO``)."""
+
+    ce: FloatArray
+    de: FloatArray
+    minus_de: FloatArray
+    most_in: FloatArray
+    most_out: FloatArray
+
+
 class Policy:
     """A plan made at ``problem.index[0]`` on a forecast: chooses slot commands from any SOC.
 
@@ -145,14 +174,26 @@ class Policy:
         self._most_charge_kwh = min(full, b.max_charge_kw * dt)
         self._most_discharge_kwh = min(full, b.max_discharge_kw * dt)
         self._path: list[PlanSlot] | None = None
+        self._laws = ModeLaws.of(b, dt)
+        self._constants = _Constants(
+            np.array(b.charge_efficiency), np.array(b.discharge_efficiency),
+            np.array(-b.discharge_efficiency), np.array(self._most_charge_kwh),
+            np.array(self._most_discharge_kwh),
+        )  # fmt: skip
         self._top_kwh, self._bottom_kwh = b.kwh(b.max_soc_pct), b.kwh(b.min_soc_pct)
         window = Window.of(problem)
         self._floor_kwh, self._ceiling_kwh = window.floor, window.ceiling
         self._edge_margin_kwh = b.kwh(EDGE_MARGIN_PCT)
+        #: Per ``W_t``: (low edge, high edge) is not the window's (usually neither).
+        self._edges = [self._edge(after) for after in self.to_go]
         # Plain floats per slot (NumPy scalars cost more in the per-slot loop).
         self._load, self._pv = problem.load_kwh.tolist(), problem.pv_kwh.tolist()
         self._price_import = problem.price_import.tolist()
         self._price_export = problem.price_export.tolist()
+        #: Each slot's load less PV (kWh), as ``settle_arrays`` nets them.
+        self._net = [load - pv for load, pv in zip(self._load, self._pv, strict=True)]
+        #: The walk's first slot (SOC, its scored options): ``choose(0, soc)`` from that SOC.
+        self._first: tuple[float, _Scored] | None = None
         grid = problem.grid
         self._import_cap = grid.max_import_kw * dt
         self._export_cap = grid.max_export_kw * dt if grid.export_allowed else 0.0
@@ -278,69 +319,176 @@ class Policy:
 
     # -- the choice -------------------------------------------------------------------------
 
-    def _score(
-        self, t: int, soc_kwh: float, look_ahead: int = LOOK_AHEAD_SLOTS
-    ) -> tuple[_Options, int, tuple[FloatArray, ...], float]:
-        """Every option of slot ``t`` played from ``soc_kwh`` and scored; the best's index."""
-        p, b = self.problem, self.problem.battery
-        options = self._options(t, soc_kwh)
-        flows = settle_arrays(
-            options.ac, soc_kwh, self._load[t], self._pv[t], p.dt_h, b, p.grid, options.cap
-        )
-        _, discharge, imp, exp, _, soc_end = flows
+    def _score(self, t: int, soc_kwh: float, look_ahead: int = LOOK_AHEAD_SLOTS) -> _Scored:
+        """Every option of slot ``t`` played from ``soc_kwh`` and scored; the best's index.
+
+        The options are ``_options``' and their flows ``settle_arrays``', computed together
+        with fewer NumPy calls (their overhead, not the arithmetic, is the cost: this runs for
+        every slot a plan walks): the modes' battery flows as plain floats, the forced options'
+        from the sign of their energy (charges > 0, discharges < 0), no curtailment unless
+        an export cap binds; every value by the same operations in the same order, so to the
+        bit (``tests/planning/test_fast_paths.py`` pins it against the plain computation).
+        """
+        b = self.problem.battery
+        mode_ac, mode_end, ac, soc_end, signed = self._battery_flows(t, soc_kwh)
+        imp, exp = self._grid_flows(t, mode_ac, ac, signed)
         score = imp * self._price_import[t] - exp * self._price_export[t]
         after = self.to_go[t + 1]
-        score += np.abs(options.ac) * TIE_BREAK_PER_KWH + after.at(soc_end)
+        score += np.abs(ac) * _TIE_BREAK + after.at(soc_end)
         if b.cycle_cost_per_kwh:
-            score += discharge * b.cycle_cost_per_kwh
+            score += np.maximum(-ac, _ZERO) * b.cycle_cost_per_kwh  # (the discharge)
         # The device's modes know nothing of the planner's window: one that would charge above
         # max_soc_pct or discharge below min_soc_pct on the forecast is not an option.
-        modes = len(options.modes)
-        ac, end = options.ac[:modes], soc_end[:modes]
-        ends = end.tolist()  # (plain floats: the usual case, every mode inside, costs least)
-        outside = (
-            ((ac > 0) & (end > self._top_kwh + 1e-9)) | ((ac < 0) & (end < self._bottom_kwh - 1e-9))
-            if min(ends) < self._bottom_kwh - 1e-9 or max(ends) > self._top_kwh + 1e-9
-            else None
-        )
-        if outside is not None and outside.any():
-            score[:modes][outside] = np.inf
+        top, bottom = self._top_kwh + 1e-9, self._bottom_kwh - 1e-9
+        for j, (a, end) in enumerate(zip(mode_ac, mode_end, strict=True)):
+            if (a > 0 and end > top) or (a < 0 and end < bottom):
+                score[j] = np.inf
         if soc_kwh < self._sc_safe_from_kwh:  # a load above the forecast could reach the floor
-            score[options.modes.index(_SC)] = np.inf
+            score[_SC] = np.inf
         if self._may_break_limits[t]:
             feasible = (imp <= self._import_cap + GRID_TOL_KWH) & (
                 exp <= self._export_cap + GRID_TOL_KWH
             )
             score = np.where(feasible, score, np.inf)
-        near = self._near_edge(after, soc_end)
+        k = self._pick(t, score, (imp, exp), soc_end, look_ahead)
+        return _Scored(k, float(score[k]), len(mode_ac), ac, imp, exp, soc_end)
+
+    def _battery_flows(
+        self, t: int, soc_kwh: float
+    ) -> tuple[list[float], list[float], FloatArray, FloatArray, bool]:
+        """Slot ``t``'s options from ``soc_kwh`` (``_options``' order): the modes' AC and end
+        energies as floats, then every option's AC and end energy (kWh); whether every charge
+        moves energy in (> 0) and every discharge out (< 0, the last the most)."""
+        b = self.problem.battery
+        ce, de = b.charge_efficiency, b.discharge_efficiency
+        c = self._constants
+        load, pv = self._load[t], self._pv[t]
+        mode_ac = [self._laws.self_consumption(soc_kwh, load, pv), 0.0]
+        if pv > load and (self._price_export[t] < 0 or soc_kwh < self._sc_safe_from_kwh):
+            mode_ac.append(self._laws.export_limit(0.0, soc_kwh, load, pv))
+        _, _, up_kwh, down_kwh = self._targets(soc_kwh)
+        fixed, n_up = len(mode_ac), len(up_kwh)
+        forced = fixed + n_up
+        n = forced + len(down_kwh)
+        ac, soc_end = np.empty(n), np.empty(n)
+        for j, a in enumerate(mode_ac):  # (element by element: a list costs more)
+            ac[j] = a
+        # The forced options' energies as ``_options`` makes them (a discharge's: the energy it
+        # moves, negated in place).
+        charges, discharges = ac[fixed:forced], ac[forced:]
+        soc = np.array(soc_kwh)  # (converted once, see ``_ZERO``)
+        np.divide(np.subtract(up_kwh, soc, out=charges), c.ce, out=charges)
+        np.minimum(charges, c.most_in, out=charges)
+        np.multiply(np.subtract(down_kwh, soc, out=discharges), c.minus_de, out=discharges)
+        np.minimum(discharges, c.most_out, out=discharges)
+        # Both sides are sorted (non-decreasing), so their first is their least.
+        signed = bool((n_up == 0 or charges[0] > 0.0) and (forced == n or discharges[0] > 0.0))
+        if signed:
+            # A charge's discharge is 0 (``soc + c·ce - 0/de`` is ``soc + c·ce``), a
+            # discharge's charge is 0 (``soc + 0·ce - d/de``, that is ``+ (-d)/de``).
+            np.negative(discharges, out=discharges)
+            ends = soc_end[fixed:forced]
+            np.add(np.multiply(charges, c.ce, out=ends), soc, out=ends)
+            ends = soc_end[forced:]
+            # (``soc + 0.0`` is ``soc`` but for -0.0)
+            soc_plus_0 = soc if soc_kwh != 0.0 else np.array(soc_kwh + 0.0)
+            np.add(np.divide(discharges, c.de, out=ends), soc_plus_0, out=ends)
+        else:  # a forced option that moves nothing (no room): as ``settle_arrays`` plays it
+            np.negative(discharges, out=discharges)
+            rest = ac[fixed:]
+            soc_end[fixed:] = soc_kwh + np.maximum(rest, 0.0) * ce - np.maximum(-rest, 0.0) / de
+        # The modes' flows (``np.maximum(a, 0.0)`` is ``a if a > 0.0 else 0.0``, signed zeros
+        # included: NumPy returns its second operand on a tie).
+        mode_end = [
+            soc_kwh + (a if a > 0.0 else 0.0) * ce - (-a if -a > 0.0 else 0.0) / de for a in mode_ac
+        ]
+        for j, end in enumerate(mode_end):
+            soc_end[j] = end
+        return mode_ac, mode_end, ac, soc_end, signed
+
+    def _grid_flows(
+        self, t: int, mode_ac: list[float], ac: FloatArray, signed: bool
+    ) -> tuple[FloatArray, FloatArray]:
+        """Each option's import and export (kWh) as ``settle_arrays`` gives them (the 0 W
+        limit's cap applied as a float); ``signed`` as ``_battery_flows`` gives it."""
+        net = ac + self._net[t]
+        surplus = -net
+        cap, pv, limit = self._export_cap, self._pv[t], len(mode_ac) > _LIMIT
+        # The most any option but the 0 W limit exports is the lowest AC energy's (``signed``:
+        # the last discharge's, or a mode's); when even it is within the cap, nothing is
+        # curtailed (``surplus - min(max(surplus - cap, 0), pv)`` is ``surplus``, PV >= 0).
+        lowest = min(mode_ac[0], mode_ac[1], ac[-1].item())
+        if signed and pv >= 0.0 and -(self._net[t] + lowest) - cap <= 0.0:
+            np.maximum(surplus, _ZERO, out=surplus)
+        else:
+            curtail = np.minimum(np.maximum(surplus - cap, 0.0), pv)
+            np.maximum(np.subtract(surplus, curtail, out=surplus), _ZERO, out=surplus)
+        np.maximum(net, _ZERO, out=net)
+        if limit:
+            surplus[_LIMIT] = _exported(ac[_LIMIT].item() + self._net[t], 0.0, cap, pv)
+        return net, surplus  # (import and export now)
+
+    def _outcome(self, t: int, scored: _Scored) -> SlotOutcome:
+        """The best option's flows (as ``settle_arrays`` gives them)."""
+        k = scored.k
+        a = float(scored.ac[k])
+        net = self._net[t] + a
+        cap = self._export_cap
+        if k == _LIMIT and scored.modes > _LIMIT:
+            cap = cap if cap < 0.0 else 0.0
+        curtail = _curtailed(-net, cap, self._pv[t]) if net < 0 else 0.0
+        return SlotOutcome(
+            a if a > 0.0 else 0.0, -a if -a > 0.0 else 0.0, float(scored.imp[k]),
+            float(scored.exp[k]), curtail, float(scored.soc_end[k]),
+        )  # fmt: skip
+
+    def _pick(
+        self,
+        t: int,
+        score: FloatArray,
+        grid: tuple[FloatArray, FloatArray],
+        soc_end: FloatArray,
+        look_ahead: int,
+    ) -> int:
+        """The first option within ``TIE_TOL`` of the best ``score`` (an option near an edge of
+        the next cost-to-go only if the next slots can follow; ``score`` is changed); where
+        none is finite, the one of least grid flow (``grid``: import, export, kWh)."""
+        near = self._near_edge(t + 1, soc_end) if any(self._edges[t + 1]) else None
         while True:
-            best = float(score.min())
+            best = score[score.argmin()].item()  # (the least, as ``score.min()``)
             if not math.isfinite(best):  # nothing meets the limits: the least import (the gate
-                k = int(np.argmin(imp + exp))  # names the slot)
-                break
+                return int(np.argmin(grid[0] + grid[1]))  # names the slot)
             k = int((score <= best + TIE_TOL).argmax())
-            if not near[k] or self._viable(t + 1, float(soc_end[k]), look_ahead):
-                break
+            if near is None or not near[k] or self._viable(t + 1, float(soc_end[k]), look_ahead):
+                return k
             score[k] = np.inf
-        return options, k, flows, float(score[k])
 
     def _viable(self, t: int, soc_kwh: float, look_ahead: int) -> bool:
         """Whether slot ``t`` has a device option from ``soc_kwh`` that keeps the rest feasible
         (checked ``look_ahead`` slots deep)."""
         if t >= self.n or look_ahead <= 0:
             return True
-        return math.isfinite(self._score(t, soc_kwh, look_ahead - 1)[3])
+        return math.isfinite(self._score(t, soc_kwh, look_ahead - 1).score)
 
-    def _near_edge(self, after: Pwl, soc_end: FloatArray) -> npt.NDArray[np.bool_]:
-        """Options ending within ``EDGE_MARGIN_PCT`` of an edge of ``W``'s domain that is not
+    def _edge(self, after: Pwl) -> tuple[bool, bool]:
+        """Whether ``W``'s domain ends above the window's floor and below its ceiling (edges
+        where the rest of the horizon is only just feasible)."""
+        return (
+            bool(after.x[0] > self._floor_kwh + X_TOL),
+            bool(after.x[-1] < self._ceiling_kwh - X_TOL),
+        )
+
+    def _near_edge(self, t: int, soc_end: FloatArray) -> npt.NDArray[np.bool_]:
+        """Options ending within ``EDGE_MARGIN_PCT`` of an edge of ``W_t``'s domain that is not
         the window's: there the rest of the horizon is only just feasible (a load the grid
         limit cannot carry alone), for continuous control; whole-percent targets and 5 % steps
         may fall short, so such an option is taken only if the next slots can still follow."""
-        margin = self._edge_margin_kwh
+        after, margin = self.to_go[t], self._edge_margin_kwh
+        low, high = self._edges[t]
         near = np.zeros(len(soc_end), dtype=bool)
-        if after.x[0] > self._floor_kwh + X_TOL:
+        if low:
             near |= soc_end < after.x[0] + margin
-        if after.x[-1] < self._ceiling_kwh - X_TOL:
+        if high:
             near |= soc_end > after.x[-1] - margin
         return near
 
@@ -351,9 +499,13 @@ class Policy:
             command = commands.basic(self.options.command_duration_h)
             outcome = apply_command(command, soc_kwh, self._load[t], self._pv[t], p.dt_h, b, p.grid)
             return Choice(command, outcome, math.nan)
-        options, k, flows, score = self._score(t, soc_kwh)
-        outcome = SlotOutcome(*(float(v[k]) for v in flows))
-        return Choice(self._command(options, k), outcome, score)
+        first = self._first
+        if t == 0 and first is not None and first[0].hex() == float(soc_kwh).hex():
+            scored = first[1]  # the walk scored this very SOC (bit for bit)
+        else:
+            scored = self._score(t, soc_kwh)
+        command = self._command(self._options(t, soc_kwh), scored.k)
+        return Choice(command, self._outcome(t, scored), scored.score)
 
     def walk_cost(self) -> float:
         """The forecast path's cost (currency, with wear) less the value of the energy it adds
@@ -364,13 +516,17 @@ class Policy:
             gained = b.kwh(rows[-1].soc_end_pct) - p.soc_start_kwh
             wear = sum(r.discharge_kw for r in rows) * p.dt_h * b.cycle_cost_per_kwh
             return sum(r.cost for r in rows) + wear - self.terminal_value_per_kwh * gained
-        soc, total = p.soc_start_kwh, 0.0
+        soc, total, wear = p.soc_start_kwh, 0.0, b.cycle_cost_per_kwh
+        buy, sell = self._price_import, self._price_export
         for t in range(self.n):
-            _, k, flows, _ = self._score(t, soc)
-            _, discharge, imp, exp, _, soc_end = (float(v[k]) for v in flows)
-            total += imp * self._price_import[t] - exp * self._price_export[t]
-            total += discharge * b.cycle_cost_per_kwh
-            soc = soc_end
+            scored = self._score(t, soc)
+            if t == 0:
+                self._first = (float(soc), scored)
+            k = scored.k
+            total += scored.imp[k].item() * buy[t] - scored.exp[k].item() * sell[t]
+            out = -scored.ac[k].item()
+            total += (out if out > 0.0 else 0.0) * wear  # (the discharge)
+            soc = scored.soc_end[k].item()
         return total - self.terminal_value_per_kwh * (soc - p.soc_start_kwh)
 
     def path(self) -> list[PlanSlot]:
@@ -388,6 +544,24 @@ class Policy:
             slots.append(slot_row(self.problem, t, soc, choice.command, choice.outcome))
             soc = choice.outcome.soc_end_kwh
         return slots
+
+
+def _curtailed(surplus: float, cap: float, pv: float) -> float:
+    """``settle_arrays``' curtailment of one option before the sign of its net flow:
+    ``np.minimum(np.maximum(surplus - cap, 0.0), pv)`` on floats (NumPy's ``maximum`` and
+    ``minimum`` return their second operand on a tie, signed zeros included)."""
+    above = surplus - cap
+    above = above if above > 0.0 else 0.0
+    return above if above < pv else pv
+
+
+def _exported(net: float, mode_cap: float, grid_cap: float, pv: float) -> float:
+    """``settle_arrays``' export of one option of net grid flow ``net`` (kWh) under a mode's
+    export cap ``mode_cap`` (>= 0) and the grid's, on floats."""
+    cap = grid_cap if grid_cap < mode_cap else mode_cap  # np.minimum(grid_cap, mode_cap)
+    surplus = -net
+    out = surplus - _curtailed(surplus, cap, pv)
+    return out if out > 0.0 else 0.0
 
 
 def reserve_safe_from_kwh(battery: BatterySpec, dt_h: float) -> float:

@@ -1,7 +1,9 @@
 """The planner's fast paths (issue 19: a home-year re-planned hourly in seconds) give exactly
 what the plain computation gives: the slot-cost cache, the list-based restriction of a
-convolution, and the policy's in-place option arrays. Bit for bit, not approximately: the
-backtest's year must cost the same to the cent whichever path ran."""
+convolution, the policy's in-place option arrays and its scoring of them (the options' flows
+from the sign of their energy, the modes' as floats; the walk's first slot kept for
+``choose``). Bit for bit, not approximately: the backtest's year must cost the same to the cent
+whichever path ran."""
 
 from __future__ import annotations
 
@@ -15,9 +17,24 @@ from hypothesis import strategies as st
 from optimizer.domain import BatterySpec, GridSpec
 from optimizer.errors import InfeasiblePlan
 from optimizer.planning import PlanOptions, Problem, build_problem, dp, plan_policy
-from optimizer.planning.device import POWER_STEP_PCT, settle_arrays
-from optimizer.planning.policy import Policy
+from optimizer.planning.device import (
+    POWER_STEP_PCT,
+    ModeLaws,
+    SlotOutcome,
+    export_limit_ac_kwh,
+    self_consumption_ac_kwh,
+    settle_arrays,
+)
+from optimizer.planning.policy import (
+    _LIMIT,
+    _SC,
+    GRID_TOL_KWH,
+    LOOK_AHEAD_SLOTS,
+    TIE_TOL,
+    Policy,
+)
 from optimizer.planning.pwl import Pwl, restrict, restrict_points
+from optimizer.planning.solution import TIE_BREAK_PER_KWH
 from optimizer.timeseries import FloatArray
 from tests.planning.conftest import energies, prices, series
 
@@ -198,3 +215,174 @@ def test_settle_with_a_scalar_mode_cap_is_the_array_one(
     array = settle_arrays(flows, soc, load, pv, 0.5, b, g, np.full(len(ac), cap))
     for a, c in zip(scalar, array, strict=True):
         assert _same(a, c)
+
+
+def _reference_score(
+    policy: Policy, t: int, soc_kwh: float, look_ahead: int = LOOK_AHEAD_SLOTS
+) -> tuple[int, float, tuple[FloatArray, ...], FloatArray]:
+    """``Policy._score`` as first written: ``_options`` played through ``settle_arrays`` and
+    scored (the best's index and score, every option's flows and its AC energy)."""
+    p, b = policy.problem, policy.problem.battery
+    options = policy._options(t, soc_kwh)
+    flows = settle_arrays(
+        options.ac, soc_kwh, policy._load[t], policy._pv[t], p.dt_h, b, p.grid, options.cap
+    )
+    _, discharge, imp, exp, _, soc_end = flows
+    score = imp * policy._price_import[t] - exp * policy._price_export[t]
+    after = policy.to_go[t + 1]
+    score += np.abs(options.ac) * TIE_BREAK_PER_KWH + after.at(soc_end)
+    if b.cycle_cost_per_kwh:
+        score += discharge * b.cycle_cost_per_kwh
+    modes = len(options.modes)
+    ac, end = options.ac[:modes], soc_end[:modes]
+    outside = ((ac > 0) & (end > policy._top_kwh + 1e-9)) | (
+        (ac < 0) & (end < policy._bottom_kwh - 1e-9)
+    )
+    score[:modes][outside] = np.inf
+    if soc_kwh < policy._sc_safe_from_kwh:
+        score[options.modes.index(_SC)] = np.inf
+    if policy._may_break_limits[t]:
+        feasible = (imp <= policy._import_cap + GRID_TOL_KWH) & (
+            exp <= policy._export_cap + GRID_TOL_KWH
+        )
+        score = np.where(feasible, score, np.inf)
+    margin = policy._edge_margin_kwh
+    near = np.zeros(len(soc_end), dtype=bool)
+    if after.x[0] > policy._floor_kwh + 1e-9:
+        near |= soc_end < after.x[0] + margin
+    if after.x[-1] < policy._ceiling_kwh - 1e-9:
+        near |= soc_end > after.x[-1] - margin
+    while True:
+        best = float(score.min())
+        if not math.isfinite(best):
+            k = int(np.argmin(imp + exp))
+            break
+        k = int((score <= best + TIE_TOL).argmax())
+        viable = (
+            t + 1 >= policy.n
+            or look_ahead <= 0
+            or math.isfinite(_reference_score(policy, t + 1, float(soc_end[k]), look_ahead - 1)[1])
+        )
+        if not near[k] or viable:
+            break
+        score[k] = np.inf
+    assert _LIMIT not in options.modes or options.modes.index(_LIMIT) == _LIMIT
+    return k, float(score[k]), flows, options.ac
+
+
+def _reference_walk_cost(policy: Policy) -> float:
+    p, b = policy.problem, policy.problem.battery
+    soc, total = p.soc_start_kwh, 0.0
+    for t in range(policy.n):
+        k, _, flows, _ = _reference_score(policy, t, soc)
+        _, discharge, imp, exp, _, soc_end = (float(v[k]) for v in flows)
+        total += imp * policy._price_import[t] - exp * policy._price_export[t]
+        total += discharge * b.cycle_cost_per_kwh
+        soc = soc_end
+    return total - policy.terminal_value_per_kwh * (soc - p.soc_start_kwh)
+
+
+def _same_float(a: float, b: float) -> bool:
+    return _same(np.array([a]), np.array([b]))
+
+
+#: Batteries for the scoring: a guard and a backup level below the reserve (self-consumption
+#: not reserve-safe near the reserve), and no charging or discharging power at all (forced
+#: options that move nothing: the scoring's general branch).
+scored_batteries = st.builds(
+    BatterySpec,
+    capacity_kwh=st.sampled_from([4.2, 10.08]),
+    min_soc_pct=st.sampled_from([0.0, 10.0]),
+    max_soc_pct=st.sampled_from([90.0, 100.0]),
+    max_charge_kw=st.sampled_from([0.0, 1.0, 3.6]),
+    max_discharge_kw=st.sampled_from([0.0, 1.0, 3.6]),
+    charge_efficiency=st.sampled_from([0.92, 1.0]),
+    discharge_efficiency=st.sampled_from([0.85, 0.92]),
+    cycle_cost_per_kwh=st.sampled_from([0.0, 0.02]),
+    inverter_rating_w=st.sampled_from([3600.0, 4600.0]),
+    backup_pct=st.sampled_from([0.0, 5.0, 20.0]),
+    guard_pct=st.sampled_from([0.0, 12.0]),
+)
+
+
+@st.composite
+def scored_problems(draw: st.DrawFn) -> Problem:
+    n = draw(st.integers(min_value=1, max_value=10))
+
+    def values(kind: st.SearchStrategy[float]) -> list[float]:
+        return draw(st.lists(kind, min_size=n, max_size=n))
+
+    return build_problem(
+        series(values(prices)), series(values(prices)), series(values(energies)),
+        series(values(energies)), draw(scored_batteries), draw(grids),
+        draw(st.floats(min_value=0, max_value=100)), START, PlanOptions(),
+    )  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scored_problems(), st.lists(st.floats(min_value=0, max_value=1.1), min_size=3, max_size=3))
+def test_policy_scoring_is_the_plain_computation(problem: Problem, shares: list[float]) -> None:
+    """Every option's flows, the choice, its score and outcome, and the walk's cost, bit for
+    bit; ``choose(0, soc)`` after the walk (its kept first slot) as on a fresh policy."""
+    try:
+        policy = plan_policy(problem, PlanOptions())
+    except InfeasiblePlan:
+        return
+    if policy.idle:
+        policy = Policy(
+            problem, policy.backward, policy.options, policy.terminal_value_per_kwh,
+            slack=policy.slack,
+        )  # fmt: skip
+    b = problem.battery
+    socs = [b.capacity_kwh * share for share in shares] + [problem.soc_start_kwh]
+    for t in range(problem.n):
+        for soc in socs:
+            k, score, flows, ac = _reference_score(policy, t, soc)
+            scored = policy._score(t, soc)
+            assert scored.k == k
+            assert _same_float(scored.score, score)
+            _, _, imp, exp, _, soc_end = flows
+            assert _same(scored.ac, ac)
+            assert _same(scored.imp, imp)
+            assert _same(scored.exp, exp)
+            assert _same(scored.soc_end, soc_end)
+            outcome = policy._outcome(t, scored)
+            expected = SlotOutcome(*(float(v[k]) for v in flows))
+            for got, want in zip(
+                (outcome.charge_kwh, outcome.discharge_kwh, outcome.import_kwh,
+                 outcome.export_kwh, outcome.curtail_kwh, outcome.soc_end_kwh),
+                (expected.charge_kwh, expected.discharge_kwh, expected.import_kwh,
+                 expected.export_kwh, expected.curtail_kwh, expected.soc_end_kwh),
+                strict=True,
+            ):  # fmt: skip
+                assert _same_float(got, want)
+    fresh = Policy(
+        problem, policy.backward, policy.options, policy.terminal_value_per_kwh,
+        slack=policy.slack,
+    )  # fmt: skip
+    assert _same_float(policy.walk_cost(), _reference_walk_cost(fresh))
+    kept, made = policy.choose(0, problem.soc_start_kwh), fresh.choose(0, problem.soc_start_kwh)
+    assert kept.command == made.command
+    assert kept.outcome == made.outcome
+    assert _same_float(kept.score, made.score)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    scored_batteries,
+    st.sampled_from([0.25, 0.5, 1.0]),
+    st.floats(min_value=-0.5, max_value=11.0, allow_nan=False),
+    energies,
+    energies,
+    st.sampled_from([0.0, 0.3, 5.0]),
+)
+def test_mode_laws_are_the_functions(
+    b: BatterySpec, dt: float, soc: float, load: float, pv: float, cap: float
+) -> None:
+    laws = ModeLaws.of(b, dt)
+    assert _same_float(
+        laws.self_consumption(soc, load, pv), self_consumption_ac_kwh(soc, load, pv, dt, b)
+    )
+    assert _same_float(
+        laws.export_limit(cap, soc, load, pv), export_limit_ac_kwh(cap, soc, load, pv, dt, b)
+    )
