@@ -39,6 +39,25 @@ class Pwl:
     # dataclass; ``functools.cached_property`` takes a lock on every first use in Python 3.11,
     # which costs more than these small computations, made for every value function).
 
+    @classmethod
+    def of_lists(cls, xs: list[float], ys: list[float]) -> Pwl:
+        """``Pwl(np.array(xs), np.array(ys))`` for plain floats (at least one point), made with
+        the padded arrays ``at`` reads (``x``/``y`` are views into them) and keeping the floats
+        for ``lists``: the dynamic programme's steps read those instead of converting back."""
+        px = np.array([xs[0] - X_TOL, *xs, xs[-1] + X_TOL])
+        py = np.array([ys[0], *ys, ys[-1]])
+        f = object.__new__(cls)  # a frozen dataclass: its fields go straight into __dict__
+        f.__dict__.update(x=px[1:-1], y=py[1:-1], _padded_xy=(px, py), _lists=(xs, ys))
+        return f
+
+    @property
+    def lists(self) -> tuple[list[float], list[float]]:
+        """``x`` and ``y`` as plain floats (the same values)."""
+        found: tuple[list[float], list[float]] | None = self.__dict__.get("_lists")
+        if found is None:
+            found = self.__dict__["_lists"] = (self.x.tolist(), self.y.tolist())
+        return found
+
     @property
     def _padded(self) -> tuple[FloatArray, FloatArray]:
         """``x``/``y`` with the end values held ``X_TOL`` beyond each end (one ``interp``)."""
@@ -59,7 +78,7 @@ class Pwl:
         overhead would dominate)."""
         found: tuple[list[float], list[float]] | None = self.__dict__.get("_pieces")
         if found is None:
-            x, y = self.x.tolist(), self.y.tolist()
+            x, y = self.lists
             widths = [x[k + 1] - x[k] for k in range(len(x) - 1)]
             slopes = [(y[k + 1] - y[k]) / widths[k] for k in range(len(widths))]
             found = self.__dict__["_pieces"] = (slopes, widths)
@@ -175,13 +194,31 @@ def lower_envelope(grid: FloatArray, values: FloatArray) -> Pwl:
 
 
 def convex(f: Pwl) -> bool:
-    """True when ``f``'s slopes never fall (a convex function)."""
+    """True when ``f``'s slopes never fall (a convex function); kept on ``f``."""
+    found: bool | None = f.__dict__.get("_convex")
+    if found is None:
+        found = f.__dict__["_convex"] = _rising(f.pieces[0])
+    return found
+
+
+def _rising(slopes: list[float]) -> bool:
     previous = -np.inf
-    for slope in f.pieces[0]:
+    for slope in slopes:
         if slope < previous - SLOPE_TOL:
             return False
         previous = slope
     return True
+
+
+def _flipped(stage: Pwl) -> list[tuple[float, float]]:
+    """The pieces of ``u -> stage(-u)`` as (slope, width), left to right; kept on ``stage``
+    (a slot cost serves many plans)."""
+    found: list[tuple[float, float]] | None = stage.__dict__.get("_flipped")
+    if found is None:
+        slopes, widths = stage.pieces
+        found = [(-slopes[k], widths[k]) for k in range(len(widths) - 1, -1, -1)]
+        stage.__dict__["_flipped"] = found
+    return found
 
 
 def convolve(stage: Pwl, after: Pwl, soc_low: float, soc_high: float) -> Pwl | None:
@@ -192,12 +229,11 @@ def convolve(stage: Pwl, after: Pwl, soc_low: float, soc_high: float) -> Pwl | N
     pieces of both functions end to end in order of slope (Rockafellar, Convex Analysis, §5).
     Plain Python: the functions have a handful of pieces, where NumPy's call overhead dominates.
     """
-    s_slopes, s_widths = stage.pieces
-    a_slopes, a_widths = after.pieces
-    pieces = [(-s_slopes[k], s_widths[k]) for k in range(len(s_widths) - 1, -1, -1)]
-    pieces += zip(a_slopes, a_widths, strict=True)
-    pieces.sort(key=itemgetter(0))
-    x, y = float(after.x[0] - stage.x[-1]), float(after.y[0] + stage.y[-1])
+    sx, sy = stage.lists
+    ax, ay = after.lists
+    pieces = _flipped(stage) + list(zip(*after.pieces, strict=True))
+    pieces.sort(key=itemgetter(0))  # stable: of equal slopes, the stage's come first
+    x, y = ax[0] - sx[-1], ay[0] + sy[-1]
     xs, ys = [x], [y]
     last = np.nan
     increasing = True
@@ -211,32 +247,58 @@ def convolve(stage: Pwl, after: Pwl, soc_low: float, soc_high: float) -> Pwl | N
             ys.append(y)
             last = slope
     if not increasing:
-        return restrict(Pwl(np.array(xs), np.array(ys)), soc_low, soc_high)
+        return restrict(Pwl.of_lists(xs, ys), soc_low, soc_high)
     return restrict_points(xs, ys, soc_low, soc_high)
 
 
 def restrict_points(xs: list[float], ys: list[float], low: float, high: float) -> Pwl | None:
     """``restrict(Pwl(np.array(xs), np.array(ys)), low, high)`` for strictly increasing ``xs``
     (plain floats), with the same values: a breakpoint's own value is what ``np.interp`` gives
-    there, so only the two new ends are interpolated."""
+    there, so only the two new ends are interpolated (``interp_point``)."""
     first, last = xs[0], xs[-1]
     if first >= low - X_TOL and last <= high + X_TOL:
-        return Pwl(np.array(xs), np.array(ys))
+        return Pwl.of_lists(xs, ys)
     a, b = max(low, first), min(high, last)
     if a > b + X_TOL:
         return None
-    fx, fy = np.array(xs), np.array(ys)
     if b - a <= X_TOL:
-        x = np.array([a])
-        return Pwl(x, np.interp(x, fx, fy))
-    ends = np.interp(np.array([a, b]), fx, fy).tolist()
+        return Pwl.of_lists([a], [interp_point(a, xs, ys)])
     i, j = bisect_right(xs, a + X_TOL), bisect_left(xs, b - X_TOL)
-    return Pwl(np.array([a, *xs[i:j], b]), np.array([ends[0], *ys[i:j], ends[1]]))
+    ends = interp_point(a, xs, ys), interp_point(b, xs, ys)
+    return Pwl.of_lists([a, *xs[i:j], b], [ends[0], *ys[i:j], ends[1]])
+
+
+def interp_point(point: float, xs: list[float], ys: list[float]) -> float:
+    """``np.interp(point, xs, ys)`` for strictly increasing ``xs``, bit for bit: NumPy's
+    steps in plain floats (its end values outside, a breakpoint's own value on it, else
+    ``slope * (point - x_j) + y_j`` and, should that be NaN, the same from the right end)."""
+    n = len(xs)
+    if n == 1:  # NumPy's one-point case: its value everywhere (NaN included)
+        return ys[0]
+    if point != point:
+        return point
+    j = bisect_right(xs, point) - 1
+    if j < 0:
+        return ys[0]
+    if j >= n - 1:
+        return ys[-1]
+    x0, y0 = xs[j], ys[j]
+    if x0 == point:
+        return y0
+    x1, y1 = xs[j + 1], ys[j + 1]
+    slope = (y1 - y0) / (x1 - x0)
+    value = slope * (point - x0) + y0
+    if value != value:
+        value = slope * (point - x1) + y1
+        if value != value and y0 == y1:
+            value = y0
+    return value
 
 
 def restrict(f: Pwl, low: float, high: float) -> Pwl | None:
     """``f`` on ``[low, high]`` (``None`` when the domains do not meet)."""
-    first, last = float(f.x[0]), float(f.x[-1])
+    xs = f.lists[0]
+    first, last = xs[0], xs[-1]
     if first >= low - X_TOL and last <= high + X_TOL:
         return f
     a, b = max(low, first), min(high, last)

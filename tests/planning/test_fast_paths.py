@@ -17,7 +17,15 @@ from optimizer.errors import InfeasiblePlan
 from optimizer.planning import PlanOptions, Problem, build_problem, dp, plan_policy
 from optimizer.planning.device import POWER_STEP_PCT, settle_arrays
 from optimizer.planning.policy import Policy
-from optimizer.planning.pwl import Pwl, restrict, restrict_points
+from optimizer.planning.pwl import (
+    SLOPE_TOL,
+    Pwl,
+    convex,
+    convolve,
+    interp_point,
+    restrict,
+    restrict_points,
+)
 from optimizer.timeseries import FloatArray
 from tests.planning.conftest import energies, prices, series
 
@@ -198,3 +206,112 @@ def test_settle_with_a_scalar_mode_cap_is_the_array_one(
     array = settle_arrays(flows, soc, load, pv, 0.5, b, g, np.full(len(ac), cap))
     for a, c in zip(scalar, array, strict=True):
         assert _same(a, c)
+
+
+finite = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(finite, min_size=1, max_size=12, unique=True).map(sorted),
+    st.lists(st.one_of(finite, st.sampled_from([math.inf, -math.inf])), min_size=12, max_size=12),
+    st.one_of(finite, st.sampled_from([math.nan, math.inf, -math.inf])),
+)
+def test_interp_point_is_numpy_interp(xs: list[float], values: list[float], point: float) -> None:
+    """NumPy's own steps, infinite values (its NaN fallbacks) and points outside included."""
+    ys = values[: len(xs)]
+    plain = np.interp(np.array([point]), np.array(xs), np.array(ys))
+    assert _same(np.array([interp_point(point, xs, ys)]), plain)
+    on = xs[len(xs) // 2]  # a breakpoint and a point just inside the ends
+    for p in (on, xs[0] + 1e-12, xs[-1] - 1e-12):
+        assert _same(np.array([interp_point(p, xs, ys)]), np.interp([p], xs, ys))
+
+
+@settings(max_examples=200, deadline=None)
+@given(increasing, st.lists(finite, min_size=12, max_size=12), st.lists(finite, max_size=6))
+def test_a_pwl_of_lists_is_the_one_of_arrays(
+    xs: list[float], values: list[float], points: list[float]
+) -> None:
+    ys = values[: len(xs)]
+    fast, plain = Pwl.of_lists(xs, ys), Pwl(np.array(xs), np.array(ys))
+    assert _same_pwl(fast, plain)
+    at = np.array([*points, xs[0] - 2e-9, xs[0] - 5e-10, xs[-1] + 5e-10, xs[-1] + 2e-9])
+    assert _same(fast.at(at), plain.at(at))
+    assert fast.pieces == plain.pieces
+    assert fast.lists == plain.lists == (xs, ys)
+
+
+def _plain_convex(f: Pwl) -> bool:
+    """``convex`` as first written: over the slopes computed from the arrays."""
+    x, y = f.x.tolist(), f.y.tolist()
+    previous = -np.inf
+    for k in range(len(x) - 1):
+        slope = (y[k + 1] - y[k]) / (x[k + 1] - x[k])
+        if slope < previous - SLOPE_TOL:
+            return False
+        previous = slope
+    return True
+
+
+def _plain_convolve(stage: Pwl, after: Pwl, low: float, high: float) -> Pwl | None:
+    """``convolve`` as first written: slopes from the arrays, one sorted list, NumPy's
+    restriction."""
+    sx, sy, ax, ay = stage.x.tolist(), stage.y.tolist(), after.x.tolist(), after.y.tolist()
+    s_pieces = [((sy[k + 1] - sy[k]) / (sx[k + 1] - sx[k]), sx[k + 1] - sx[k]) for k in
+                range(len(sx) - 1)]  # fmt: skip
+    pieces = [(-slope, width) for slope, width in reversed(s_pieces)]
+    pieces += [((ay[k + 1] - ay[k]) / (ax[k + 1] - ax[k]), ax[k + 1] - ax[k]) for k in
+               range(len(ax) - 1)]  # fmt: skip
+    pieces.sort(key=lambda piece: piece[0])
+    x, y = float(after.x[0] - stage.x[-1]), float(after.y[0] + stage.y[-1])
+    xs, ys, last = [x], [y], np.nan
+    for slope, dx in pieces:
+        x, y = x + dx, y + slope * dx
+        if abs(slope - last) <= SLOPE_TOL:
+            xs[-1], ys[-1] = x, y
+        else:
+            xs.append(x)
+            ys.append(y)
+            last = slope
+    return restrict(Pwl(np.array(xs), np.array(ys)), low, high)
+
+
+@st.composite
+def convex_pwls(draw: st.DrawFn, most: int) -> Pwl:
+    """Convex (within ``SLOPE_TOL``: a slope may fall by less) functions whose slopes often
+    tie with each other and with another function's (drawn from a short list)."""
+    n = draw(st.integers(min_value=1, max_value=most))
+    slopes = sorted(draw(st.lists(st.sampled_from([-0.3, -0.05, 0.0, 0.02, 0.1, 0.25]) |
+                                  st.floats(-1, 1), min_size=n, max_size=n)))  # fmt: skip
+    if n > 1 and draw(st.booleans()):
+        k = draw(st.integers(min_value=1, max_value=n - 1))
+        slopes[k] = slopes[k - 1] - draw(st.sampled_from([0.0, 4e-10, 9e-10, 2e-9]))
+    widths = draw(st.lists(st.floats(1e-7, 3), min_size=n, max_size=n))
+    x, y = draw(st.floats(-5, 5)), draw(st.floats(-2, 2))
+    xs, ys = [x], [y]
+    for slope, width in zip(slopes, widths, strict=True):
+        x, y = x + width, y + slope * width
+        xs.append(x)
+        ys.append(y)
+    return Pwl(np.array(xs), np.array(ys))
+
+
+@settings(max_examples=400, deadline=None)
+@given(convex_pwls(3), convex_pwls(10), st.floats(-6, 6), st.floats(0, 8), st.booleans())
+def test_convolve_is_the_plain_computation(
+    stage: Pwl, after: Pwl, low: float, width: float, listed: bool
+) -> None:
+    """Bit for bit, with the later function built from lists (as the backward pass builds
+    it) or from arrays, and the slot cost's flipped pieces kept from an earlier call."""
+    if listed:
+        after = Pwl.of_lists(after.x.tolist(), after.y.tolist())
+    assert convex(stage) == _plain_convex(stage) and convex(after) == _plain_convex(after)
+    if not (convex(stage) and convex(after)):
+        return
+    plain = _plain_convolve(stage, after, low, low + width)
+    for _ in range(2):
+        fast = convolve(stage, after, low, low + width)
+        assert (fast is None) == (plain is None)
+        if fast is not None and plain is not None:
+            assert _same_pwl(fast, plain)
+            assert fast.pieces == Pwl(fast.x.copy(), fast.y.copy()).pieces
