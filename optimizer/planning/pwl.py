@@ -9,8 +9,10 @@ domain. Pure NumPy, no model knowledge.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from itertools import pairwise
 from operator import itemgetter
 
 import numpy as np
@@ -79,8 +81,8 @@ class Pwl:
         found: tuple[list[float], list[float]] | None = self.__dict__.get("_pieces")
         if found is None:
             x, y = self.lists
-            widths = [x[k + 1] - x[k] for k in range(len(x) - 1)]
-            slopes = [(y[k + 1] - y[k]) / widths[k] for k in range(len(widths))]
+            widths = [b - a for a, b in pairwise(x)]
+            slopes = [(b - a) / w for (a, b), w in zip(pairwise(y), widths, strict=True)]
             found = self.__dict__["_pieces"] = (slopes, widths)
         return found
 
@@ -202,12 +204,8 @@ def convex(f: Pwl) -> bool:
 
 
 def _rising(slopes: list[float]) -> bool:
-    previous = -np.inf
-    for slope in slopes:
-        if slope < previous - SLOPE_TOL:
-            return False
-        previous = slope
-    return True
+    """No slope below the one before it less ``SLOPE_TOL``."""
+    return not any(slope < previous - SLOPE_TOL for previous, slope in pairwise(slopes))
 
 
 def _flipped(stage: Pwl) -> list[tuple[float, float]]:
@@ -235,11 +233,11 @@ def convolve(stage: Pwl, after: Pwl, soc_low: float, soc_high: float) -> Pwl | N
     pieces.sort(key=itemgetter(0))  # stable: of equal slopes, the stage's come first
     x, y = ax[0] - sx[-1], ay[0] + sy[-1]
     xs, ys = [x], [y]
-    last = np.nan
+    last, tol = math.nan, SLOPE_TOL
     increasing = True
     for slope, dx in pieces:
         x, y = x + dx, y + slope * dx
-        if abs(slope - last) <= SLOPE_TOL:  # one piece: within SLOPE_TOL of its first slope
+        if abs(slope - last) <= tol:  # one piece: within SLOPE_TOL of its first slope
             xs[-1], ys[-1] = x, y
         else:
             increasing = increasing and x > xs[-1]
@@ -258,7 +256,8 @@ def restrict_points(xs: list[float], ys: list[float], low: float, high: float) -
     first, last = xs[0], xs[-1]
     if first >= low - X_TOL and last <= high + X_TOL:
         return Pwl.of_lists(xs, ys)
-    a, b = max(low, first), min(high, last)
+    a = first if first > low else low  # max(low, first), min(high, last): ties give low, high
+    b = last if last < high else high
     if a > b + X_TOL:
         return None
     if b - a <= X_TOL:
