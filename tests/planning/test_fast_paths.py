@@ -6,9 +6,12 @@ backtest's year must cost the same to the cent whichever path ran."""
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -315,3 +318,42 @@ def test_convolve_is_the_plain_computation(
         if fast is not None and plain is not None:
             assert _same_pwl(fast, plain)
             assert fast.pieces == Pwl(fast.x.copy(), fast.y.copy()).pieces
+
+
+def _plain_slots(problem: Problem) -> list[dp._Slot] | str:
+    """``dp._slots`` as first written (a loop with ``max``/``min`` per slot), or the error."""
+    p, dt, b, grid = problem, problem.dt_h, problem.battery, problem.grid
+    flows = dp._Flows(problem)
+    export_cap = grid.max_export_kw * dt if grid.export_allowed else 0.0
+    import_cap = grid.max_import_kw * dt
+    lows = flows.stored(-export_cap - p.load_kwh).tolist()
+    highs = flows.stored(import_cap - p.load_kwh + p.pv_kwh).tolist()
+    most_out = -b.max_discharge_kw * dt / b.discharge_efficiency
+    most_in = b.max_charge_kw * dt * b.charge_efficiency
+    out = []
+    for t in range(p.n):
+        x_low, x_high = max(most_out, lows[t]), min(most_in, highs[t])
+        if x_low > x_high + dp.X_TOL:
+            return f"slot {p.index[t].isoformat()}"
+        load, pv = float(p.load_kwh[t]), float(p.pv_kwh[t])
+        imp, exp = float(p.price_import[t]), float(p.price_export[t])
+        top = max(x_low, x_high)
+        out.append(dp._Slot(load, pv, imp, exp, import_cap, export_cap, x_low, top))
+    return out
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(), st.sampled_from([0.0, 3.0, 40.0]))
+def test_slots_are_the_plain_loop(problem: Problem, tight_import_kw: float) -> None:
+    """Bit for bit, the infeasible first slot included (a tight import limit makes some)."""
+    if tight_import_kw:
+        grid = replace(problem.grid, max_import_kw=tight_import_kw / 10)
+        problem = replace(problem, grid=grid)
+    plain = _plain_slots(problem)
+    if isinstance(plain, str):
+        with pytest.raises(InfeasiblePlan, match=re.escape(plain) + ":"):
+            dp._slots(problem)
+        return
+    fast = dp._slots(problem)
+    assert _same(np.array(fast), np.array(plain))
+    assert all(type(s) is dp._Slot for s in fast)
