@@ -161,30 +161,36 @@ def lower_envelope(grid: FloatArray, values: FloatArray) -> Pwl:
         if not np.isfinite(best):
             raise InfeasiblePlan("no feasible stored energy")
         return Pwl(grid.copy(), np.array([best]))
-    both = np.isfinite(values[:, :-1]) & np.isfinite(values[:, 1:])
-    cells = both.any(axis=0)
+    # The reductions by their ufuncs (``ndarray.min``/``any`` add a Python call each).
+    lowest, anywhere = np.minimum.reduce, np.logical_or.reduce
+    finite = np.isfinite(values)
+    both = finite[:, :-1] & finite[:, 1:]
+    cells = anywhere(both, axis=0)
     if not cells.any():
         raise InfeasiblePlan("no feasible stored energy")
-    left = np.where(both, values[:, :-1], np.inf)[:, cells]
-    right = np.where(both, values[:, 1:], np.inf)[:, cells]
-    xl, xr = grid[:-1][cells], grid[1:][cells]
+    left = np.where(both, values[:, :-1], np.inf)
+    right = np.where(both, values[:, 1:], np.inf)
+    xl, xr = grid[:-1], grid[1:]
+    if not cells.all():
+        left, right, xl, xr = left[:, cells], right[:, cells], xl[cells], xr[cells]
     xs: list[FloatArray] = []
     ys: list[FloatArray] = []
     for _ in range(MAX_ROUNDS):
-        low_l, low_r = left.min(axis=0), right.min(axis=0)
+        low_l, low_r = lowest(left, axis=0), lowest(right, axis=0)
         xs += [xl, xr]
         ys += [low_l, low_r]
-        done = ((left <= low_l + COST_TOL) & (right <= low_r + COST_TOL)).any(axis=0)
+        done = anywhere((left <= low_l + COST_TOL) & (right <= low_r + COST_TOL), axis=0)
         if done.all():
             return simplify(np.concatenate(xs), np.concatenate(ys))
-        left, right, xl, xr = left[:, ~done], right[:, ~done], xl[~done], xr[~done]
-        low_l, low_r = low_l[~done], low_r[~done]
+        keep = ~done
+        left, right, xl, xr = left[:, keep], right[:, keep], xl[keep], xr[keep]
         cols = np.arange(left.shape[1])
         a, b = left.argmin(axis=0), right.argmin(axis=0)
+        left_a, left_b = left[a, cols], left[b, cols]
         # Line a is lowest on the left, line b on the right: they cross inside the cell.
-        rise_a = right[a, cols] - left[a, cols]
-        rise_b = right[b, cols] - left[b, cols]
-        share = (left[b, cols] - left[a, cols]) / (rise_a - rise_b)
+        rise_a = right[a, cols] - left_a
+        rise_b = right[b, cols] - left_b
+        share = (left_b - left_a) / (rise_a - rise_b)
         share = np.clip(share, 0.0, 1.0)
         defined = np.isfinite(left) & np.isfinite(right)
         rise = np.where(defined, right, 0.0) - np.where(defined, left, 0.0)

@@ -21,13 +21,17 @@ from optimizer.planning import PlanOptions, Problem, build_problem, dp, plan_pol
 from optimizer.planning.device import POWER_STEP_PCT, settle_arrays
 from optimizer.planning.policy import Policy
 from optimizer.planning.pwl import (
+    COST_TOL,
+    MAX_ROUNDS,
     SLOPE_TOL,
     Pwl,
     convex,
     convolve,
     interp_point,
+    lower_envelope,
     restrict,
     restrict_points,
+    simplify,
 )
 from optimizer.timeseries import FloatArray
 from tests.planning.conftest import energies, prices, series
@@ -357,3 +361,75 @@ def test_slots_are_the_plain_loop(problem: Problem, tight_import_kw: float) -> N
     fast = dp._slots(problem)
     assert _same(np.array(fast), np.array(plain))
     assert all(type(s) is dp._Slot for s in fast)
+
+
+def _plain_lower_envelope(grid: FloatArray, values: FloatArray) -> Pwl:
+    """``lower_envelope`` as first written (every cell indexed, reductions by method)."""
+    if len(grid) == 1:
+        best = float(np.min(values))
+        if not np.isfinite(best):
+            raise InfeasiblePlan("no feasible stored energy")
+        return Pwl(grid.copy(), np.array([best]))
+    both = np.isfinite(values[:, :-1]) & np.isfinite(values[:, 1:])
+    cells = both.any(axis=0)
+    if not cells.any():
+        raise InfeasiblePlan("no feasible stored energy")
+    left = np.where(both, values[:, :-1], np.inf)[:, cells]
+    right = np.where(both, values[:, 1:], np.inf)[:, cells]
+    xl, xr = grid[:-1][cells], grid[1:][cells]
+    xs: list[FloatArray] = []
+    ys: list[FloatArray] = []
+    for _ in range(MAX_ROUNDS):
+        low_l, low_r = left.min(axis=0), right.min(axis=0)
+        xs += [xl, xr]
+        ys += [low_l, low_r]
+        done = ((left <= low_l + COST_TOL) & (right <= low_r + COST_TOL)).any(axis=0)
+        if done.all():
+            return simplify(np.concatenate(xs), np.concatenate(ys))
+        left, right, xl, xr = left[:, ~done], right[:, ~done], xl[~done], xr[~done]
+        cols = np.arange(left.shape[1])
+        a, b = left.argmin(axis=0), right.argmin(axis=0)
+        rise_a = right[a, cols] - left[a, cols]
+        rise_b = right[b, cols] - left[b, cols]
+        share = (left[b, cols] - left[a, cols]) / (rise_a - rise_b)
+        share = np.clip(share, 0.0, 1.0)
+        defined = np.isfinite(left) & np.isfinite(right)
+        rise = np.where(defined, right, 0.0) - np.where(defined, left, 0.0)
+        middle = np.where(defined, left + rise * share, np.inf)
+        xm = xl + (xr - xl) * share
+        left, right = np.hstack([left, middle]), np.hstack([middle, right])
+        xl, xr = np.concatenate([xl, xm]), np.concatenate([xm, xr])
+    raise AssertionError("did not converge")
+
+
+@st.composite
+def line_sets(draw: st.DrawFn) -> tuple[FloatArray, FloatArray]:
+    """Functions linear between grid points, each on an interval of the grid (+inf outside),
+    often crossing inside cells, sometimes tied or defined nowhere."""
+    n = draw(st.integers(min_value=1, max_value=9))
+    grid = np.array(draw(st.lists(st.floats(-5, 5), min_size=n, max_size=n, unique=True)))
+    grid.sort()
+    rows = []
+    for _ in range(draw(st.integers(min_value=1, max_value=6))):
+        row = np.array(draw(st.lists(st.sampled_from([0.0, 0.5, -0.25]) | st.floats(-3, 3),
+                                     min_size=n, max_size=n)))  # fmt: skip
+        first = draw(st.integers(min_value=0, max_value=n))
+        last = draw(st.integers(min_value=first, max_value=n))
+        row[:first], row[last:] = np.inf, np.inf
+        rows.append(row)
+    return grid, np.array(rows)
+
+
+@settings(max_examples=400, deadline=None)
+@given(line_sets())
+def test_lower_envelope_is_the_plain_computation(lines: tuple[FloatArray, FloatArray]) -> None:
+    grid, values = lines
+    try:
+        plain: Pwl | str = _plain_lower_envelope(grid, values.copy())
+    except InfeasiblePlan as error:
+        plain = str(error)
+    if isinstance(plain, str):
+        with pytest.raises(InfeasiblePlan, match=plain):
+            lower_envelope(grid, values.copy())
+        return
+    assert _same_pwl(lower_envelope(grid, values.copy()), plain)
