@@ -30,6 +30,7 @@ the same model takes many minutes. ``tests/planning`` check it against an indepe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import repeat
 from typing import NamedTuple
 
 import numpy as np
@@ -139,27 +140,18 @@ def _slots(problem: Problem) -> list[_Slot]:
     imports, exports = p.price_import.tolist(), p.price_export.tolist()
     most_out = -b.max_discharge_kw * dt / b.discharge_efficiency
     most_in = b.max_charge_kw * dt * b.charge_efficiency
-    out = []
-    for t in range(p.n):
-        x_low = max(most_out, lows[t])
-        x_high = min(most_in, highs[t])
+    # max(most_out, low) and min(most_in, high), ties and all, without a call per slot.
+    x_lows = [low if low > most_out else most_out for low in lows]
+    x_highs = [high if high < most_in else most_in for high in highs]
+    for t, (x_low, x_high) in enumerate(zip(x_lows, x_highs, strict=True)):
         if x_low > x_high + X_TOL:
             raise InfeasiblePlan(
                 f"slot {p.index[t].isoformat()}: the grid and battery limits cannot meet the load"
             )
-        out.append(
-            _Slot(
-                loads[t],
-                pvs[t],
-                imports[t],
-                exports[t],
-                import_cap,
-                export_cap,
-                x_low,
-                max(x_low, x_high),
-            )
-        )
-    return out
+    tops = [high if high > low else low for low, high in zip(x_lows, x_highs, strict=True)]
+    n = p.n
+    caps = repeat(import_cap, n), repeat(export_cap, n)
+    return list(map(_Slot, loads, pvs, imports, exports, *caps, x_lows, tops))
 
 
 def _step(stage: Pwl, after: Pwl, soc_low: float, soc_high: float) -> Pwl | None:

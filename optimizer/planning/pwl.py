@@ -9,8 +9,10 @@ domain. Pure NumPy, no model knowledge.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from itertools import pairwise
 from operator import itemgetter
 
 import numpy as np
@@ -39,6 +41,25 @@ class Pwl:
     # dataclass; ``functools.cached_property`` takes a lock on every first use in Python 3.11,
     # which costs more than these small computations, made for every value function).
 
+    @classmethod
+    def of_lists(cls, xs: list[float], ys: list[float]) -> Pwl:
+        """``Pwl(np.array(xs), np.array(ys))`` for plain floats (at least one point), made with
+        the padded arrays ``at`` reads (``x``/``y`` are views into them) and keeping the floats
+        for ``lists``: the dynamic programme's steps read those instead of converting back."""
+        px = np.array([xs[0] - X_TOL, *xs, xs[-1] + X_TOL])
+        py = np.array([ys[0], *ys, ys[-1]])
+        f = object.__new__(cls)  # a frozen dataclass: its fields go straight into __dict__
+        f.__dict__.update(x=px[1:-1], y=py[1:-1], _padded_xy=(px, py), _lists=(xs, ys))
+        return f
+
+    @property
+    def lists(self) -> tuple[list[float], list[float]]:
+        """``x`` and ``y`` as plain floats (the same values)."""
+        found: tuple[list[float], list[float]] | None = self.__dict__.get("_lists")
+        if found is None:
+            found = self.__dict__["_lists"] = (self.x.tolist(), self.y.tolist())
+        return found
+
     @property
     def _padded(self) -> tuple[FloatArray, FloatArray]:
         """``x``/``y`` with the end values held ``X_TOL`` beyond each end (one ``interp``)."""
@@ -59,9 +80,9 @@ class Pwl:
         overhead would dominate)."""
         found: tuple[list[float], list[float]] | None = self.__dict__.get("_pieces")
         if found is None:
-            x, y = self.x.tolist(), self.y.tolist()
-            widths = [x[k + 1] - x[k] for k in range(len(x) - 1)]
-            slopes = [(y[k + 1] - y[k]) / widths[k] for k in range(len(widths))]
+            x, y = self.lists
+            widths = [b - a for a, b in pairwise(x)]
+            slopes = [(b - a) / w for (a, b), w in zip(pairwise(y), widths, strict=True)]
             found = self.__dict__["_pieces"] = (slopes, widths)
         return found
 
@@ -140,30 +161,36 @@ def lower_envelope(grid: FloatArray, values: FloatArray) -> Pwl:
         if not np.isfinite(best):
             raise InfeasiblePlan("no feasible stored energy")
         return Pwl(grid.copy(), np.array([best]))
-    both = np.isfinite(values[:, :-1]) & np.isfinite(values[:, 1:])
-    cells = both.any(axis=0)
+    # The reductions by their ufuncs (``ndarray.min``/``any`` add a Python call each).
+    lowest, anywhere = np.minimum.reduce, np.logical_or.reduce
+    finite = np.isfinite(values)
+    both = finite[:, :-1] & finite[:, 1:]
+    cells = anywhere(both, axis=0)
     if not cells.any():
         raise InfeasiblePlan("no feasible stored energy")
-    left = np.where(both, values[:, :-1], np.inf)[:, cells]
-    right = np.where(both, values[:, 1:], np.inf)[:, cells]
-    xl, xr = grid[:-1][cells], grid[1:][cells]
+    left = np.where(both, values[:, :-1], np.inf)
+    right = np.where(both, values[:, 1:], np.inf)
+    xl, xr = grid[:-1], grid[1:]
+    if not cells.all():
+        left, right, xl, xr = left[:, cells], right[:, cells], xl[cells], xr[cells]
     xs: list[FloatArray] = []
     ys: list[FloatArray] = []
     for _ in range(MAX_ROUNDS):
-        low_l, low_r = left.min(axis=0), right.min(axis=0)
+        low_l, low_r = lowest(left, axis=0), lowest(right, axis=0)
         xs += [xl, xr]
         ys += [low_l, low_r]
-        done = ((left <= low_l + COST_TOL) & (right <= low_r + COST_TOL)).any(axis=0)
+        done = anywhere((left <= low_l + COST_TOL) & (right <= low_r + COST_TOL), axis=0)
         if done.all():
             return simplify(np.concatenate(xs), np.concatenate(ys))
-        left, right, xl, xr = left[:, ~done], right[:, ~done], xl[~done], xr[~done]
-        low_l, low_r = low_l[~done], low_r[~done]
+        keep = ~done
+        left, right, xl, xr = left[:, keep], right[:, keep], xl[keep], xr[keep]
         cols = np.arange(left.shape[1])
         a, b = left.argmin(axis=0), right.argmin(axis=0)
+        left_a, left_b = left[a, cols], left[b, cols]
         # Line a is lowest on the left, line b on the right: they cross inside the cell.
-        rise_a = right[a, cols] - left[a, cols]
-        rise_b = right[b, cols] - left[b, cols]
-        share = (left[b, cols] - left[a, cols]) / (rise_a - rise_b)
+        rise_a = right[a, cols] - left_a
+        rise_b = right[b, cols] - left_b
+        share = (left_b - left_a) / (rise_a - rise_b)
         share = np.clip(share, 0.0, 1.0)
         defined = np.isfinite(left) & np.isfinite(right)
         rise = np.where(defined, right, 0.0) - np.where(defined, left, 0.0)
@@ -175,13 +202,27 @@ def lower_envelope(grid: FloatArray, values: FloatArray) -> Pwl:
 
 
 def convex(f: Pwl) -> bool:
-    """True when ``f``'s slopes never fall (a convex function)."""
-    previous = -np.inf
-    for slope in f.pieces[0]:
-        if slope < previous - SLOPE_TOL:
-            return False
-        previous = slope
-    return True
+    """True when ``f``'s slopes never fall (a convex function); kept on ``f``."""
+    found: bool | None = f.__dict__.get("_convex")
+    if found is None:
+        found = f.__dict__["_convex"] = _rising(f.pieces[0])
+    return found
+
+
+def _rising(slopes: list[float]) -> bool:
+    """No slope below the one before it less ``SLOPE_TOL``."""
+    return not any(slope < previous - SLOPE_TOL for previous, slope in pairwise(slopes))
+
+
+def _flipped(stage: Pwl) -> list[tuple[float, float]]:
+    """The pieces of ``u -> stage(-u)`` as (slope, width), left to right; kept on ``stage``
+    (a slot cost serves many plans)."""
+    found: list[tuple[float, float]] | None = stage.__dict__.get("_flipped")
+    if found is None:
+        slopes, widths = stage.pieces
+        found = [(-slopes[k], widths[k]) for k in range(len(widths) - 1, -1, -1)]
+        stage.__dict__["_flipped"] = found
+    return found
 
 
 def convolve(stage: Pwl, after: Pwl, soc_low: float, soc_high: float) -> Pwl | None:
@@ -192,18 +233,17 @@ def convolve(stage: Pwl, after: Pwl, soc_low: float, soc_high: float) -> Pwl | N
     pieces of both functions end to end in order of slope (Rockafellar, Convex Analysis, §5).
     Plain Python: the functions have a handful of pieces, where NumPy's call overhead dominates.
     """
-    s_slopes, s_widths = stage.pieces
-    a_slopes, a_widths = after.pieces
-    pieces = [(-s_slopes[k], s_widths[k]) for k in range(len(s_widths) - 1, -1, -1)]
-    pieces += zip(a_slopes, a_widths, strict=True)
-    pieces.sort(key=itemgetter(0))
-    x, y = float(after.x[0] - stage.x[-1]), float(after.y[0] + stage.y[-1])
+    sx, sy = stage.lists
+    ax, ay = after.lists
+    pieces = _flipped(stage) + list(zip(*after.pieces, strict=True))
+    pieces.sort(key=itemgetter(0))  # stable: of equal slopes, the stage's come first
+    x, y = ax[0] - sx[-1], ay[0] + sy[-1]
     xs, ys = [x], [y]
-    last = np.nan
+    last, tol = math.nan, SLOPE_TOL
     increasing = True
     for slope, dx in pieces:
         x, y = x + dx, y + slope * dx
-        if abs(slope - last) <= SLOPE_TOL:  # one piece: within SLOPE_TOL of its first slope
+        if abs(slope - last) <= tol:  # one piece: within SLOPE_TOL of its first slope
             xs[-1], ys[-1] = x, y
         else:
             increasing = increasing and x > xs[-1]
@@ -211,32 +251,59 @@ def convolve(stage: Pwl, after: Pwl, soc_low: float, soc_high: float) -> Pwl | N
             ys.append(y)
             last = slope
     if not increasing:
-        return restrict(Pwl(np.array(xs), np.array(ys)), soc_low, soc_high)
+        return restrict(Pwl.of_lists(xs, ys), soc_low, soc_high)
     return restrict_points(xs, ys, soc_low, soc_high)
 
 
 def restrict_points(xs: list[float], ys: list[float], low: float, high: float) -> Pwl | None:
     """``restrict(Pwl(np.array(xs), np.array(ys)), low, high)`` for strictly increasing ``xs``
     (plain floats), with the same values: a breakpoint's own value is what ``np.interp`` gives
-    there, so only the two new ends are interpolated."""
+    there, so only the two new ends are interpolated (``interp_point``)."""
     first, last = xs[0], xs[-1]
     if first >= low - X_TOL and last <= high + X_TOL:
-        return Pwl(np.array(xs), np.array(ys))
-    a, b = max(low, first), min(high, last)
+        return Pwl.of_lists(xs, ys)
+    a = first if first > low else low  # max(low, first), min(high, last): ties give low, high
+    b = last if last < high else high
     if a > b + X_TOL:
         return None
-    fx, fy = np.array(xs), np.array(ys)
     if b - a <= X_TOL:
-        x = np.array([a])
-        return Pwl(x, np.interp(x, fx, fy))
-    ends = np.interp(np.array([a, b]), fx, fy).tolist()
+        return Pwl.of_lists([a], [interp_point(a, xs, ys)])
     i, j = bisect_right(xs, a + X_TOL), bisect_left(xs, b - X_TOL)
-    return Pwl(np.array([a, *xs[i:j], b]), np.array([ends[0], *ys[i:j], ends[1]]))
+    ends = interp_point(a, xs, ys), interp_point(b, xs, ys)
+    return Pwl.of_lists([a, *xs[i:j], b], [ends[0], *ys[i:j], ends[1]])
+
+
+def interp_point(point: float, xs: list[float], ys: list[float]) -> float:
+    """``np.interp(point, xs, ys)`` for strictly increasing ``xs``, bit for bit: NumPy's
+    steps in plain floats (its end values outside, a breakpoint's own value on it, else
+    ``slope * (point - x_j) + y_j`` and, should that be NaN, the same from the right end)."""
+    n = len(xs)
+    if n == 1:  # NumPy's one-point case: its value everywhere (NaN included)
+        return ys[0]
+    if point != point:
+        return point
+    j = bisect_right(xs, point) - 1
+    if j < 0:
+        return ys[0]
+    if j >= n - 1:
+        return ys[-1]
+    x0, y0 = xs[j], ys[j]
+    if x0 == point:
+        return y0
+    x1, y1 = xs[j + 1], ys[j + 1]
+    slope = (y1 - y0) / (x1 - x0)
+    value = slope * (point - x0) + y0
+    if value != value:
+        value = slope * (point - x1) + y1
+        if value != value and y0 == y1:
+            value = y0
+    return value
 
 
 def restrict(f: Pwl, low: float, high: float) -> Pwl | None:
     """``f`` on ``[low, high]`` (``None`` when the domains do not meet)."""
-    first, last = float(f.x[0]), float(f.x[-1])
+    xs = f.lists[0]
+    first, last = xs[0], xs[-1]
     if first >= low - X_TOL and last <= high + X_TOL:
         return f
     a, b = max(low, first), min(high, last)

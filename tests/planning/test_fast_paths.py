@@ -8,9 +8,12 @@ whichever path ran."""
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,7 +36,19 @@ from optimizer.planning.policy import (
     TIE_TOL,
     Policy,
 )
-from optimizer.planning.pwl import Pwl, restrict, restrict_points
+from optimizer.planning.pwl import (
+    COST_TOL,
+    MAX_ROUNDS,
+    SLOPE_TOL,
+    Pwl,
+    convex,
+    convolve,
+    interp_point,
+    lower_envelope,
+    restrict,
+    restrict_points,
+    simplify,
+)
 from optimizer.planning.solution import TIE_BREAK_PER_KWH
 from optimizer.timeseries import FloatArray
 from tests.planning.conftest import energies, prices, series
@@ -386,3 +401,223 @@ def test_mode_laws_are_the_functions(
     assert _same_float(
         laws.export_limit(cap, soc, load, pv), export_limit_ac_kwh(cap, soc, load, pv, dt, b)
     )
+
+
+finite = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(finite, min_size=1, max_size=12, unique=True).map(sorted),
+    st.lists(st.one_of(finite, st.sampled_from([math.inf, -math.inf])), min_size=12, max_size=12),
+    st.one_of(finite, st.sampled_from([math.nan, math.inf, -math.inf])),
+)
+def test_interp_point_is_numpy_interp(xs: list[float], values: list[float], point: float) -> None:
+    """NumPy's own steps, infinite values (its NaN fallbacks) and points outside included."""
+    ys = values[: len(xs)]
+    plain = np.interp(np.array([point]), np.array(xs), np.array(ys))
+    assert _same(np.array([interp_point(point, xs, ys)]), plain)
+    on = xs[len(xs) // 2]  # a breakpoint and a point just inside the ends
+    for p in (on, xs[0] + 1e-12, xs[-1] - 1e-12):
+        assert _same(np.array([interp_point(p, xs, ys)]), np.interp([p], xs, ys))
+
+
+@settings(max_examples=200, deadline=None)
+@given(increasing, st.lists(finite, min_size=12, max_size=12), st.lists(finite, max_size=6))
+def test_a_pwl_of_lists_is_the_one_of_arrays(
+    xs: list[float], values: list[float], points: list[float]
+) -> None:
+    ys = values[: len(xs)]
+    fast, plain = Pwl.of_lists(xs, ys), Pwl(np.array(xs), np.array(ys))
+    assert _same_pwl(fast, plain)
+    at = np.array([*points, xs[0] - 2e-9, xs[0] - 5e-10, xs[-1] + 5e-10, xs[-1] + 2e-9])
+    assert _same(fast.at(at), plain.at(at))
+    assert fast.pieces == plain.pieces
+    assert fast.lists == plain.lists == (xs, ys)
+
+
+def _plain_convex(f: Pwl) -> bool:
+    """``convex`` as first written: over the slopes computed from the arrays."""
+    x, y = f.x.tolist(), f.y.tolist()
+    previous = -np.inf
+    for k in range(len(x) - 1):
+        slope = (y[k + 1] - y[k]) / (x[k + 1] - x[k])
+        if slope < previous - SLOPE_TOL:
+            return False
+        previous = slope
+    return True
+
+
+def _plain_convolve(stage: Pwl, after: Pwl, low: float, high: float) -> Pwl | None:
+    """``convolve`` as first written: slopes from the arrays, one sorted list, NumPy's
+    restriction."""
+    sx, sy, ax, ay = stage.x.tolist(), stage.y.tolist(), after.x.tolist(), after.y.tolist()
+    s_pieces = [((sy[k + 1] - sy[k]) / (sx[k + 1] - sx[k]), sx[k + 1] - sx[k]) for k in
+                range(len(sx) - 1)]  # fmt: skip
+    pieces = [(-slope, width) for slope, width in reversed(s_pieces)]
+    pieces += [((ay[k + 1] - ay[k]) / (ax[k + 1] - ax[k]), ax[k + 1] - ax[k]) for k in
+               range(len(ax) - 1)]  # fmt: skip
+    pieces.sort(key=lambda piece: piece[0])
+    x, y = float(after.x[0] - stage.x[-1]), float(after.y[0] + stage.y[-1])
+    xs, ys, last = [x], [y], np.nan
+    for slope, dx in pieces:
+        x, y = x + dx, y + slope * dx
+        if abs(slope - last) <= SLOPE_TOL:
+            xs[-1], ys[-1] = x, y
+        else:
+            xs.append(x)
+            ys.append(y)
+            last = slope
+    return restrict(Pwl(np.array(xs), np.array(ys)), low, high)
+
+
+@st.composite
+def convex_pwls(draw: st.DrawFn, most: int) -> Pwl:
+    """Convex (within ``SLOPE_TOL``: a slope may fall by less) functions whose slopes often
+    tie with each other and with another function's (drawn from a short list)."""
+    n = draw(st.integers(min_value=1, max_value=most))
+    slopes = sorted(draw(st.lists(st.sampled_from([-0.3, -0.05, 0.0, 0.02, 0.1, 0.25]) |
+                                  st.floats(-1, 1), min_size=n, max_size=n)))  # fmt: skip
+    if n > 1 and draw(st.booleans()):
+        k = draw(st.integers(min_value=1, max_value=n - 1))
+        slopes[k] = slopes[k - 1] - draw(st.sampled_from([0.0, 4e-10, 9e-10, 2e-9]))
+    widths = draw(st.lists(st.floats(1e-7, 3), min_size=n, max_size=n))
+    x, y = draw(st.floats(-5, 5)), draw(st.floats(-2, 2))
+    xs, ys = [x], [y]
+    for slope, width in zip(slopes, widths, strict=True):
+        x, y = x + width, y + slope * width
+        xs.append(x)
+        ys.append(y)
+    return Pwl(np.array(xs), np.array(ys))
+
+
+@settings(max_examples=400, deadline=None)
+@given(convex_pwls(3), convex_pwls(10), st.floats(-6, 6), st.floats(0, 8), st.booleans())
+def test_convolve_is_the_plain_computation(
+    stage: Pwl, after: Pwl, low: float, width: float, listed: bool
+) -> None:
+    """Bit for bit, with the later function built from lists (as the backward pass builds
+    it) or from arrays, and the slot cost's flipped pieces kept from an earlier call."""
+    if listed:
+        after = Pwl.of_lists(after.x.tolist(), after.y.tolist())
+    assert convex(stage) == _plain_convex(stage) and convex(after) == _plain_convex(after)
+    if not (convex(stage) and convex(after)):
+        return
+    plain = _plain_convolve(stage, after, low, low + width)
+    for _ in range(2):
+        fast = convolve(stage, after, low, low + width)
+        assert (fast is None) == (plain is None)
+        if fast is not None and plain is not None:
+            assert _same_pwl(fast, plain)
+            assert fast.pieces == Pwl(fast.x.copy(), fast.y.copy()).pieces
+
+
+def _plain_slots(problem: Problem) -> list[dp._Slot] | str:
+    """``dp._slots`` as first written (a loop with ``max``/``min`` per slot), or the error."""
+    p, dt, b, grid = problem, problem.dt_h, problem.battery, problem.grid
+    flows = dp._Flows(problem)
+    export_cap = grid.max_export_kw * dt if grid.export_allowed else 0.0
+    import_cap = grid.max_import_kw * dt
+    lows = flows.stored(-export_cap - p.load_kwh).tolist()
+    highs = flows.stored(import_cap - p.load_kwh + p.pv_kwh).tolist()
+    most_out = -b.max_discharge_kw * dt / b.discharge_efficiency
+    most_in = b.max_charge_kw * dt * b.charge_efficiency
+    out = []
+    for t in range(p.n):
+        x_low, x_high = max(most_out, lows[t]), min(most_in, highs[t])
+        if x_low > x_high + dp.X_TOL:
+            return f"slot {p.index[t].isoformat()}"
+        load, pv = float(p.load_kwh[t]), float(p.pv_kwh[t])
+        imp, exp = float(p.price_import[t]), float(p.price_export[t])
+        top = max(x_low, x_high)
+        out.append(dp._Slot(load, pv, imp, exp, import_cap, export_cap, x_low, top))
+    return out
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(), st.sampled_from([0.0, 3.0, 40.0]))
+def test_slots_are_the_plain_loop(problem: Problem, tight_import_kw: float) -> None:
+    """Bit for bit, the infeasible first slot included (a tight import limit makes some)."""
+    if tight_import_kw:
+        grid = replace(problem.grid, max_import_kw=tight_import_kw / 10)
+        problem = replace(problem, grid=grid)
+    plain = _plain_slots(problem)
+    if isinstance(plain, str):
+        with pytest.raises(InfeasiblePlan, match=re.escape(plain) + ":"):
+            dp._slots(problem)
+        return
+    fast = dp._slots(problem)
+    assert _same(np.array(fast), np.array(plain))
+    assert all(type(s) is dp._Slot for s in fast)
+
+
+def _plain_lower_envelope(grid: FloatArray, values: FloatArray) -> Pwl:
+    """``lower_envelope`` as first written (every cell indexed, reductions by method)."""
+    if len(grid) == 1:
+        best = float(np.min(values))
+        if not np.isfinite(best):
+            raise InfeasiblePlan("no feasible stored energy")
+        return Pwl(grid.copy(), np.array([best]))
+    both = np.isfinite(values[:, :-1]) & np.isfinite(values[:, 1:])
+    cells = both.any(axis=0)
+    if not cells.any():
+        raise InfeasiblePlan("no feasible stored energy")
+    left = np.where(both, values[:, :-1], np.inf)[:, cells]
+    right = np.where(both, values[:, 1:], np.inf)[:, cells]
+    xl, xr = grid[:-1][cells], grid[1:][cells]
+    xs: list[FloatArray] = []
+    ys: list[FloatArray] = []
+    for _ in range(MAX_ROUNDS):
+        low_l, low_r = left.min(axis=0), right.min(axis=0)
+        xs += [xl, xr]
+        ys += [low_l, low_r]
+        done = ((left <= low_l + COST_TOL) & (right <= low_r + COST_TOL)).any(axis=0)
+        if done.all():
+            return simplify(np.concatenate(xs), np.concatenate(ys))
+        left, right, xl, xr = left[:, ~done], right[:, ~done], xl[~done], xr[~done]
+        cols = np.arange(left.shape[1])
+        a, b = left.argmin(axis=0), right.argmin(axis=0)
+        rise_a = right[a, cols] - left[a, cols]
+        rise_b = right[b, cols] - left[b, cols]
+        share = (left[b, cols] - left[a, cols]) / (rise_a - rise_b)
+        share = np.clip(share, 0.0, 1.0)
+        defined = np.isfinite(left) & np.isfinite(right)
+        rise = np.where(defined, right, 0.0) - np.where(defined, left, 0.0)
+        middle = np.where(defined, left + rise * share, np.inf)
+        xm = xl + (xr - xl) * share
+        left, right = np.hstack([left, middle]), np.hstack([middle, right])
+        xl, xr = np.concatenate([xl, xm]), np.concatenate([xm, xr])
+    raise AssertionError("did not converge")
+
+
+@st.composite
+def line_sets(draw: st.DrawFn) -> tuple[FloatArray, FloatArray]:
+    """Functions linear between grid points, each on an interval of the grid (+inf outside),
+    often crossing inside cells, sometimes tied or defined nowhere."""
+    n = draw(st.integers(min_value=1, max_value=9))
+    grid = np.array(draw(st.lists(st.floats(-5, 5), min_size=n, max_size=n, unique=True)))
+    grid.sort()
+    rows = []
+    for _ in range(draw(st.integers(min_value=1, max_value=6))):
+        row = np.array(draw(st.lists(st.sampled_from([0.0, 0.5, -0.25]) | st.floats(-3, 3),
+                                     min_size=n, max_size=n)))  # fmt: skip
+        first = draw(st.integers(min_value=0, max_value=n))
+        last = draw(st.integers(min_value=first, max_value=n))
+        row[:first], row[last:] = np.inf, np.inf
+        rows.append(row)
+    return grid, np.array(rows)
+
+
+@settings(max_examples=400, deadline=None)
+@given(line_sets())
+def test_lower_envelope_is_the_plain_computation(lines: tuple[FloatArray, FloatArray]) -> None:
+    grid, values = lines
+    try:
+        plain: Pwl | str = _plain_lower_envelope(grid, values.copy())
+    except InfeasiblePlan as error:
+        plain = str(error)
+    if isinstance(plain, str):
+        with pytest.raises(InfeasiblePlan, match=plain):
+            lower_envelope(grid, values.copy())
+        return
+    assert _same_pwl(lower_envelope(grid, values.copy()), plain)
