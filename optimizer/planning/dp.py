@@ -133,11 +133,15 @@ def _slots(problem: Problem) -> list[_Slot]:
     flows = _Flows(problem)
     export_cap = grid.max_export_kw * dt if grid.export_allowed else 0.0
     import_cap = grid.max_import_kw * dt
+    # A signed zero made +0.0 (``x + 0.0`` leaves every other value's bits as they are): the
+    # slot-cost cache's keys compare -0.0 equal to 0.0, so a cached slot cost must not depend
+    # on the sign of a zero.
+    load, pv = p.load_kwh + 0.0, p.pv_kwh + 0.0
     # Every slot's limits in two NumPy calls, then plain floats (per-slot arrays cost more).
-    lows = flows.stored(-export_cap - p.load_kwh).tolist()
-    highs = flows.stored(import_cap - p.load_kwh + p.pv_kwh).tolist()
-    loads, pvs = p.load_kwh.tolist(), p.pv_kwh.tolist()
-    imports, exports = p.price_import.tolist(), p.price_export.tolist()
+    lows = flows.stored(-export_cap - load).tolist()
+    highs = flows.stored(import_cap - load + pv).tolist()
+    loads, pvs = load.tolist(), pv.tolist()
+    imports, exports = (p.price_import + 0.0).tolist(), (p.price_export + 0.0).tolist()
     most_out = -b.max_discharge_kw * dt / b.discharge_efficiency
     most_in = b.max_charge_kw * dt * b.charge_efficiency
     # max(most_out, low) and min(most_in, high), ties and all, without a call per slot.

@@ -115,6 +115,21 @@ def test_cached_slot_costs_are_the_ones_built_afresh(problem: Problem, value: fl
         assert _same_pwl(a, b)
 
 
+def test_a_signed_zero_price_takes_the_cached_slot_cost_of_zero() -> None:
+    """Prices 0.0 and -0.0 (equal as cache keys) in two otherwise equal slots: the slot cost
+    built afresh for each is bit for bit the cached one (hypothesis found [0.0, -0.0])."""
+    dp._STAGE_CACHE.clear()
+    problem = build_problem(
+        series([0.0, -0.0]), series([0.0, 0.0]), series([0.0, 0.0]), series([0.0, 0.0]),
+        BatterySpec(min_soc_pct=0.0, cycle_cost_per_kwh=0.0), GridSpec(export_allowed=False),
+        0.0, START, PlanOptions(),
+    )  # fmt: skip
+    cold = dp.cost_to_go(problem, 0.0)
+    flows = dp._Flows(problem)
+    for t, s in enumerate(dp._slots(problem)):
+        assert _same_pwl(cold.stages[t], flows.stage(s))
+
+
 def test_the_slot_cost_cache_tells_battery_models_apart() -> None:
     """The same slot with another efficiency or wear cost is another slot cost."""
     dp._STAGE_CACHE.clear()
