@@ -58,11 +58,16 @@ def test_summaries_credit_the_energy_left_and_the_table_shows_it(
     assert doc["none"]["end_energy_credit"] == pytest.approx(0.0, abs=1e-9)
     assert doc["perfect"]["captured_share"] == 1.0
 
-    table = runner.invoke(app, args, env={"COLUMNS": "160"})
+    table = runner.invoke(app, args, env={"COLUMNS": "80"})
     assert table.exit_code == 0, table.output
     text = table.stdout
-    assert "end SOC %" in text and "end credit" in text
-    assert "× 0.2000" in text and "as a share of perfect's" in text
+    assert max(len(line) for line in text.splitlines()) <= 80  # fits, nothing cut with "…"
+    assert "…" not in text and "cheapest-slots" in text
+    head = [line.split() for line in text.splitlines()[1:3]]  # two-line headers
+    assert head[0][-2:] == ["end", "end"] and head[1][4:6] == ["SOC", "%"]
+    assert head[1][6] == "credit" and f"{doc['lp']['slots']} slots replayed" in text
+    flat = " ".join(text.split())  # the caption wraps at 80 columns
+    assert "× 0.2000" in flat and "as a share of perfect's" in flat
     row = next(line for line in text.splitlines() if line.strip("│ ").startswith("lp "))
     assert f"{doc['lp']['soc_end_pct']:.0f}" in row
     assert f"{doc['lp']['end_energy_credit']:+.2f}" in row

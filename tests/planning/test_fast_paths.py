@@ -528,8 +528,11 @@ def test_convolve_is_the_plain_computation(
 
 
 def _plain_slots(problem: Problem) -> list[dp._Slot] | str:
-    """``dp._slots`` as first written (a loop with ``max``/``min`` per slot), or the error."""
+    """``dp._slots`` as first written (a loop with ``max``/``min`` per slot), or the error;
+    signed zeros in the inputs made +0.0 first, as ``dp._slots`` does for its cache."""
     p, dt, b, grid = problem, problem.dt_h, problem.battery, problem.grid
+    p = replace(p, load_kwh=p.load_kwh + 0.0, pv_kwh=p.pv_kwh + 0.0,
+                price_import=p.price_import + 0.0, price_export=p.price_export + 0.0)  # fmt: skip
     flows = dp._Flows(problem)
     export_cap = grid.max_export_kw * dt if grid.export_allowed else 0.0
     import_cap = grid.max_import_kw * dt
