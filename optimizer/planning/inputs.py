@@ -167,7 +167,7 @@ def median(values: FloatArray) -> float:
     partition picked among equal values) and divides by their count. Empty or non-finite
     input goes to ``np.median`` itself (NaN propagates there).
     """
-    ordered = sorted(values.tolist())
+    ordered: list[float] = sorted(values.tolist())
     n = len(ordered)
     if not n or not math.isfinite(sum(ordered)):
         return float(np.median(values))
