@@ -297,6 +297,8 @@ class LoadForecastTable:
 
     def _grow(self, rows: int) -> None:
         """Build the table's rows up to ``first`` = ``rows``."""
+        if rows <= len(self.values):
+            return
         everything = np.arange(len(self.series), dtype=np.int64)
         for first in range(len(self.values) + 1, rows + 1):
             ahead = np.full(len(everything), first, dtype=np.int64)
