@@ -58,6 +58,11 @@ class Problem:
         """Slot starts as aware UTC ``datetime`` objects."""
         return [moment.to_pydatetime() for moment in self.index]
 
+    @cached_property
+    def net_kwh(self) -> FloatArray:
+        """Net load per slot, ``load_kwh - pv_kwh`` (kWh; negative: PV surplus)."""
+        return self.load_kwh - self.pv_kwh
+
 
 def _horizon(prices: pd.Series, start: datetime, options: PlanOptions) -> int:
     """Slots to plan: the requested horizon, or as far as import prices reach from ``start``."""
