@@ -234,8 +234,7 @@ def _forecast_at(
     table = LoadForecastTable(forecaster, grid)  # the same forecasts, made once for the grid
 
     def at(t: int, stop: int) -> FloatArray:
-        targets = np.arange(offset + t, offset + stop, dtype=np.int64)
-        return table(offset + t, targets)
+        return table.ahead(offset + t, offset + stop)
 
     def scenarios(t: int, stop: int) -> tuple[FloatArray, FloatArray]:
         targets = np.arange(offset + t, offset + stop, dtype=np.int64)

@@ -225,3 +225,23 @@ def test_the_forecast_table_gives_the_forecast_to_the_bit(
         targets = targets.astype(np.int64)
         expected = forecaster(series, now, targets)
         assert table(now, targets).tobytes() == expected.tobytes()
+
+
+@settings(max_examples=100, deadline=None)
+@given(series_values(), params, starts, st.sampled_from(LOAD_METHODS), st.data())
+def test_the_forecast_table_ahead_gives_the_forecast_to_the_bit(
+    values: np.ndarray,
+    p: LoadForecastParams,
+    start: tuple[str, str | None],
+    method: LoadMethodName,
+    data: st.DataObject,
+) -> None:
+    series = grid(start[0], values, start[1])
+    forecaster = LoadForecaster(method, p, fallback_kwh=0.2)
+    table = LoadForecastTable(forecaster, series)
+    for _ in range(data.draw(st.integers(1, 6))):  # one table, many decision times
+        # anywhere, or within two days after the clock change (slot 674 or 770 of the series)
+        now = data.draw(st.integers(0, len(series) + 2) | st.integers(640, 880))
+        stop = now + data.draw(st.integers(1, 150))
+        expected = forecaster(series, now, np.arange(now, stop, dtype=np.int64))
+        assert table.ahead(now, stop).tobytes() == expected.tobytes()
