@@ -121,6 +121,8 @@ def _hedged(
     """The cost-to-go hedged over ``(load paths, weights)`` and ``(PV paths, weights)``
     (every pair of a load and a PV path, weights multiplied; ``None``: no scenarios, or one
     of them cannot be supplied: the plan then stands on the forecast alone)."""
+    if scenarios is None and pv_scenarios is None:
+        return None  # scenario_pairs' answer for one path each, without building them
     paths = scenario_pairs(problem, scenarios, pv_scenarios)
     if paths is None:
         return None
