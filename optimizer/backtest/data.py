@@ -20,7 +20,7 @@ import pandas as pd
 from optimizer.errors import InvalidInput
 from optimizer.forecast.grid import series_from
 from optimizer.forecast.lagged import LOAD_LAGS_DAYS, PV_LAGS_DAYS, lagged_mean, shortest_lag_hours
-from optimizer.forecast.load import LoadForecaster
+from optimizer.forecast.load import LoadForecaster, LoadForecastTable
 from optimizer.timeseries import FloatArray, require_utc, slot_index
 
 
@@ -231,10 +231,10 @@ def _forecast_at(
     first = start - (start - first) // step * step  # on the backtest's grid
     grid = series_from(history, first, end, slot_minutes, timezone)
     offset = grid.position(start)
+    table = LoadForecastTable(forecaster, grid)  # the same forecasts, made once for the grid
 
     def at(t: int, stop: int) -> FloatArray:
-        targets = np.arange(offset + t, offset + stop, dtype=np.int64)
-        return forecaster(grid, offset + t, targets)
+        return table.ahead(offset + t, offset + stop)
 
     def scenarios(t: int, stop: int) -> tuple[FloatArray, FloatArray]:
         targets = np.arange(offset + t, offset + stop, dtype=np.int64)

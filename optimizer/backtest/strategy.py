@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, cast, runtime_checkable
 
 import pandas as pd
 
 from optimizer.domain import BatterySpec, Command, GridSpec
-from optimizer.planning import PlanOptions, Problem
+from optimizer.planning import PlanOptions, Policy, Problem
 from optimizer.timeseries import FloatArray
 
 Foresight = Literal["realistic", "perfect"]
@@ -108,9 +108,14 @@ class FixedCommands:
 
 def as_chooser(decided: SlotChooser | Sequence[Command]) -> SlotChooser:
     """A strategy's answer as a ``SlotChooser`` (a plain sequence becomes ``FixedCommands``)."""
-    if isinstance(decided, SlotChooser):
+    # The usual answers first: a Protocol isinstance check lists the protocol's members
+    # afresh at every call (~6 µs a decision); a list or tuple has no ``command_at``.
+    kind = type(decided)
+    if kind is Policy or kind is FixedCommands:
+        return cast(SlotChooser, decided)
+    if kind is not list and kind is not tuple and isinstance(decided, SlotChooser):
         return decided
-    return FixedCommands(tuple(decided))
+    return FixedCommands(tuple(cast(Sequence[Command], decided)))
 
 
 @runtime_checkable

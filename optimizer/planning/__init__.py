@@ -92,7 +92,7 @@ def _with_slack(problem: Problem) -> Problem | None:
     """
     b, grid, dt = problem.battery, problem.grid, problem.dt_h
     slack_kw = b.kwh(1.0) / b.charge_efficiency / dt
-    peak_kw = float(np.max(problem.load_kwh - problem.pv_kwh)) / dt + b.max_charge_kw
+    peak_kw = float(problem.net_kwh.max()) / dt + b.max_charge_kw
     if peak_kw <= grid.max_import_kw - slack_kw:
         return None
     tighter = replace(
@@ -121,6 +121,8 @@ def _hedged(
     """The cost-to-go hedged over ``(load paths, weights)`` and ``(PV paths, weights)``
     (every pair of a load and a PV path, weights multiplied; ``None``: no scenarios, or one
     of them cannot be supplied: the plan then stands on the forecast alone)."""
+    if scenarios is None and pv_scenarios is None:
+        return None  # scenario_pairs' answer for one path each, without building them
     paths = scenario_pairs(problem, scenarios, pv_scenarios)
     if paths is None:
         return None
@@ -162,9 +164,7 @@ def plan_policy(
     if with_path:
         policy.path()
     idle_feasible = bool(
-        np.all(
-            problem.load_kwh - problem.pv_kwh <= problem.grid.max_import_kw * problem.dt_h + 1e-9
-        )
+        (problem.net_kwh <= problem.grid.max_import_kw * problem.dt_h + 1e-9).all()
     )
     # A hedged plan is made for the scenarios, not the point forecast: it may pay on the
     # forecast to be ready for the dull or busy case, so it is not compared on the forecast.

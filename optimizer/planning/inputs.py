@@ -58,6 +58,11 @@ class Problem:
         """Slot starts as aware UTC ``datetime`` objects."""
         return [moment.to_pydatetime() for moment in self.index]
 
+    @cached_property
+    def net_kwh(self) -> FloatArray:
+        """Net load per slot, ``load_kwh - pv_kwh`` (kWh; negative: PV surplus)."""
+        return self.load_kwh - self.pv_kwh
+
 
 def _horizon(prices: pd.Series, start: datetime, options: PlanOptions) -> int:
     """Slots to plan: the requested horizon, or as far as import prices reach from ``start``."""
@@ -154,5 +159,22 @@ def terminal_value_per_kwh(problem: Problem, setting: TerminalValue) -> float:
         return float(setting)
     net_load = problem.load_kwh > problem.pv_kwh
     displaced = np.where(net_load, problem.price_import, problem.price_export)
-    value = float(np.median(displaced)) * problem.battery.discharge_efficiency
+    value = median(displaced) * problem.battery.discharge_efficiency
     return max(0.0, value - problem.battery.cycle_cost_per_kwh)
+
+
+def median(values: FloatArray) -> float:
+    """``float(np.median(values))`` of a 1-D array, from one sort of its values as floats.
+
+    ``np.median`` costs more than the rest of the terminal value on one plan's prices
+    (~27 µs against ~4 µs). The same IEEE operations on the same middle values give the same
+    bits: NumPy's mean adds them to ``+0.0`` (so a zero comes out ``+0.0``, whichever sign its
+    partition picked among equal values) and divides by their count. Empty or non-finite
+    input goes to ``np.median`` itself (NaN propagates there).
+    """
+    ordered: list[float] = sorted(values.tolist())
+    n = len(ordered)
+    if not n or not math.isfinite(sum(ordered)):
+        return float(np.median(values))
+    mid = n // 2
+    return ordered[mid] + 0.0 if n % 2 else (ordered[mid - 1] + ordered[mid] + 0.0) / 2

@@ -41,8 +41,8 @@ def idle_slots(problem: Problem, options: PlanOptions) -> list[PlanSlot]:
 
 def no_battery_cost(problem: Problem) -> float:
     """What the horizon costs with the battery left idle (currency units)."""
-    net = problem.load_kwh - problem.pv_kwh
+    net = problem.net_kwh
     cap = problem.grid.max_export_kw * problem.dt_h if problem.grid.export_allowed else 0.0
-    imports = np.clip(net, 0.0, None)
-    exports = np.minimum(np.clip(-net, 0.0, None), cap)
+    imports = np.maximum(net, 0.0)  # np.clip(net, 0.0, None) is this, behind a wrapper
+    exports = np.minimum(np.maximum(-net, 0.0), cap)
     return float(imports @ problem.price_import - exports @ problem.price_export)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,15 @@ from optimizer.domain import LOAD_METHODS, LoadMethodName
 from optimizer.errors import InvalidInput
 from optimizer.forecast.grid import SlotSeries, series_from
 from optimizer.forecast.lagged import lagged_mean
-from optimizer.forecast.load import LoadForecaster, LoadForecastParams, load_forecaster
+from optimizer.forecast.load import (
+    LoadForecaster,
+    LoadForecastParams,
+    LoadForecastTable,
+    blend,
+    load_forecaster,
+    recent,
+    weekday,
+)
 
 TZ = "Europe/London"
 
@@ -139,3 +148,100 @@ def test_an_unknown_method_is_refused_naming_the_key() -> None:
 def test_the_config_section_builds_the_forecaster() -> None:
     made = load_forecaster(ForecastSettings(load_method="recent", recent_days=3), 0.1)
     assert made.method == "recent" and made.params.recent_days == 3 and made.fallback_kwh == 0.1
+
+
+# The fast paths of a forecast at every decision of a backtest: the blend read in one go and
+# the table of what does not depend on the decision time give the plain forecast, bit for bit.
+
+
+@st.composite
+def series_values(draw: st.DrawFn) -> np.ndarray:
+    """30 days of load: random, with zeros, repeated values and holes (single slots, whole
+    days) as a seeded generator makes them (hypothesis draws the shares and the seed)."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    values = rng.uniform(0.0, 3.0, 48 * 30)
+    for share, value in ((draw(st.sampled_from([0.0, 0.2])), 0.0),
+                         (draw(st.sampled_from([0.0, 0.3])), 0.25),
+                         (draw(st.sampled_from([0.0, 0.05, 0.5])), np.nan)):  # fmt: skip
+        values[rng.random(len(values)) < share] = value
+    for day in draw(st.lists(st.integers(0, 29), max_size=4)):
+        values[day * 48 : (day + 1) * 48] = np.nan
+    return values
+
+
+params = st.builds(
+    LoadForecastParams,
+    weekday_lags=st.sampled_from([(7, 14, 21, 28), (7,), (14, 7)]),
+    recent_days=st.integers(1, 4),
+    decay=st.sampled_from([0.85, 1.0, 0.5]),
+    weekday_weight=st.sampled_from([0.3, 0.0, 1.0, 0.6]),
+)
+#: Starts whose 30 days hold a clock change (March, October), or none (UTC days).
+starts = st.sampled_from(
+    [("2023-03-10T00:00+00:00", TZ), ("2023-10-15T00:00+00:00", TZ),
+     ("2023-06-01T00:00+00:00", TZ), ("2023-03-10T00:00+00:00", None)]
+)  # fmt: skip
+
+
+def _plain_blend(series: SlotSeries, now: int, targets: np.ndarray, p: LoadForecastParams) -> Any:
+    week = weekday(series, now, targets, p.weekday_lags)
+    near = recent(series, now, targets, p.recent_days, p.decay)
+    mixed = p.weekday_weight * week + (1 - p.weekday_weight) * near
+    return np.where(np.isfinite(mixed), mixed, np.where(np.isfinite(week), week, near))
+
+
+@settings(max_examples=150, deadline=None)
+@given(series_values(), params, starts, st.data())
+def test_the_blend_read_in_one_go_is_the_two_methods_mixed_to_the_bit(
+    values: np.ndarray, p: LoadForecastParams, start: tuple[str, str | None], data: st.DataObject
+) -> None:
+    series = grid(start[0], values, start[1])
+    now = data.draw(st.integers(0, len(series)))
+    targets = np.array(data.draw(st.lists(st.integers(now, len(series) + 5), max_size=80)),
+                       dtype=np.int64)  # fmt: skip
+    plain = _plain_blend(series, now, targets, p)
+    assert blend(series, now, targets, p).tobytes() == plain.tobytes()
+
+
+@settings(max_examples=100, deadline=None)
+@given(series_values(), params, starts, st.sampled_from(LOAD_METHODS), st.data())
+def test_the_forecast_table_gives_the_forecast_to_the_bit(
+    values: np.ndarray,
+    p: LoadForecastParams,
+    start: tuple[str, str | None],
+    method: LoadMethodName,
+    data: st.DataObject,
+) -> None:
+    series = grid(start[0], values, start[1])
+    forecaster = LoadForecaster(method, p, fallback_kwh=0.2)
+    table = LoadForecastTable(forecaster, series)
+    for _ in range(data.draw(st.integers(1, 6))):  # one table, many decision times
+        now = data.draw(st.integers(1, len(series) + 2))
+        if data.draw(st.booleans()):  # a backtest's: the horizon from now
+            targets = np.arange(now, min(len(series), now + data.draw(st.integers(1, 150))))
+        else:  # anything, before now and past the series' end included
+            targets = np.array(data.draw(st.lists(st.integers(now - 60, len(series) + 3),
+                                                  max_size=80)), dtype=np.int64)  # fmt: skip
+        targets = targets.astype(np.int64)
+        expected = forecaster(series, now, targets)
+        assert table(now, targets).tobytes() == expected.tobytes()
+
+
+@settings(max_examples=100, deadline=None)
+@given(series_values(), params, starts, st.sampled_from(LOAD_METHODS), st.data())
+def test_the_forecast_table_ahead_gives_the_forecast_to_the_bit(
+    values: np.ndarray,
+    p: LoadForecastParams,
+    start: tuple[str, str | None],
+    method: LoadMethodName,
+    data: st.DataObject,
+) -> None:
+    series = grid(start[0], values, start[1])
+    forecaster = LoadForecaster(method, p, fallback_kwh=0.2)
+    table = LoadForecastTable(forecaster, series)
+    for _ in range(data.draw(st.integers(1, 6))):  # one table, many decision times
+        # anywhere, or within two days after the clock change (slot 674 or 770 of the series)
+        now = data.draw(st.integers(0, len(series) + 2) | st.integers(640, 880))
+        stop = now + data.draw(st.integers(1, 150))
+        expected = forecaster(series, now, np.arange(now, stop, dtype=np.int64))
+        assert table.ahead(now, stop).tobytes() == expected.tobytes()
