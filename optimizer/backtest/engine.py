@@ -5,8 +5,8 @@ by then (``PublicationRule``), load/PV forecasts built from the past, and the si
 Between re-plans each slot's command comes from the last decision's ``SlotChooser`` given the
 SOC the simulation actually reached, exactly as the service asks it with the measured SOC
 (``optimizer.planning.Policy`` for ``lp``/``perfect``). Every command is played
-with ``optimizer.planning.device.apply_command`` (the device model the live planner uses; on
-floats, ``optimizer.backtest.play``, bit for bit) against the *actual* load and PV, which
+with ``optimizer.planning.device.apply_command`` (the device model the live planner and the
+simulator use) against the *actual* load and PV, which
 settle the bill. Slots with missing inputs are gaps:
 the battery idles through them and they are left out of every figure.
 
@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from optimizer.backtest.data import BacktestInputs, Gap, PublicationRule
-from optimizer.backtest.play import play
 from optimizer.backtest.strategy import (
     DecisionContext,
     FixedCommands,
@@ -37,7 +36,7 @@ from optimizer.backtest.strategy import (
 from optimizer.domain import BatterySpec, Command, DeviceCommand, GridSpec
 from optimizer.errors import InvalidInput
 from optimizer.planning import PlanOptions
-from optimizer.planning.device import SlotOutcome, action_of, idle_command
+from optimizer.planning.device import SlotOutcome, action_of, apply_command, idle_command
 
 Replan = Literal["slot", "hour", "day"]
 Progress = Callable[[int], None]
@@ -138,7 +137,7 @@ class _Replay:
                 self.rec.replanned[t] = True
             command = chooser.command_at(k, soc) if k < len(chooser) else idle_command()
             k += 1
-            outcome = play(  # apply_command, on floats
+            outcome = apply_command(
                 command,
                 soc,
                 float(inputs.load_kwh[t]),

@@ -191,13 +191,17 @@ def _battery_ac(
     top, bottom = b.capacity_kwh, b.kwh(mode_floor_pct(b))
     action = action_of(command)
     surplus = pv_kwh - load_kwh
-    if action is not Action.IDLE:
-        charging = action is Action.CHARGE
-        ac = forced_ac_kwh(
-            charging, np.array([float(params["power"])]), np.array([float(params["soc"])]),
-            soc_kwh, dt_h, b,
-        )  # fmt: skip
-        return (float(ac[0]) if charging else -float(ac[0])), -1.0
+    if action is not Action.IDLE:  # forced_ac_kwh on one power and target, on floats
+        power_pct, target_pct = float(params["power"]), float(params["soc"])
+        if action is Action.CHARGE:
+            power = _min(power_pct * (b.inverter_rating_w / 1e5 * dt_h), b.max_charge_kw * dt_h)
+            ceiling = _min(target_pct, 100.0) * (b.capacity_kwh / 100.0)
+            room = (ceiling - soc_kwh) / b.charge_efficiency
+            return _min(power, _max(room, 0.0)), -1.0
+        power = _min(power_pct * (b.inverter_rating_w / 1e5 * dt_h), b.max_discharge_kw * dt_h)
+        floor = _max(target_pct, b.backup_pct) * (b.capacity_kwh / 100.0)
+        room = (soc_kwh - floor) * b.discharge_efficiency
+        return -_min(power, _max(room, 0.0)), -1.0
     mode = command.command
     if mode is DeviceCommand.SET_MAXIMIZE_AUTO_CONSUMPTION:
         return self_consumption_ac_kwh(soc_kwh, load_kwh, pv_kwh, dt_h, b), -1.0
@@ -263,12 +267,35 @@ def settle(
 ) -> SlotOutcome:
     """The slot's outcome for battery AC energy ``ac_kwh`` (+ charge): one meter nets house, PV
     and battery; surplus above the export limit (the grid's, or the mode's when >= 0) is
-    curtailed, at most all the PV."""
-    values = settle_arrays(
-        np.array([ac_kwh]), soc_start_kwh, load_kwh, pv_kwh, dt_h, battery, grid,
-        np.array([mode_export_cap_kwh]),
-    )  # fmt: skip
-    return SlotOutcome(*(float(v[0]) for v in values))
+    curtailed, at most all the PV.
+
+    ``settle_arrays`` of one energy, on plain floats (the same IEEE operations in the same
+    order; ``_min``/``_max`` are NumPy's ``minimum``/``maximum`` of two numbers): the replay,
+    the simulator and the planner's path play every slot through it, where NumPy's per-call
+    cost would be most of the work. ``tests/planning/test_device_scalar.py`` pins it, and
+    ``apply_command``, to the array formulation bit for bit."""
+    b = battery
+    charge, discharge = _max(ac_kwh, 0.0), _max(-ac_kwh, 0.0)
+    soc_end = soc_start_kwh + charge * b.charge_efficiency - discharge / b.discharge_efficiency
+    net = load_kwh - pv_kwh + ac_kwh
+    grid_cap = grid.max_export_kw * dt_h if grid.export_allowed else 0.0
+    cap = _min(grid_cap, mode_export_cap_kwh) if mode_export_cap_kwh >= 0 else grid_cap
+    surplus = -net
+    curtail = _min(_max(surplus - cap, 0.0), pv_kwh)
+    imports = _max(net, 0.0)
+    exports = _max(surplus - curtail, 0.0)
+    return SlotOutcome(charge, discharge, imports, exports, curtail if net < 0 else 0.0, soc_end)
+
+
+def _min(a: float, b: float) -> float:
+    """``np.minimum(a, b)`` of two numbers (no NaN): ``b`` unless ``a`` is less, so ``b`` of
+    two equal zeros (Python's ``min`` gives the first)."""
+    return a if a < b else b
+
+
+def _max(a: float, b: float) -> float:
+    """``np.maximum(a, b)`` of two numbers (no NaN): ``b`` unless ``a`` is more."""
+    return a if a > b else b
 
 
 def apply_command(

@@ -1,5 +1,6 @@
-"""The replay's slot played on floats is the device model's, bit for bit: every mode, every
-field, from any SOC (the ends, zero and both zeros included)."""
+"""``device.apply_command`` (and ``settle``) on plain floats is the array formulation of the
+device model (``forced_ac_kwh`` and ``settle_arrays``, which the policy scores options with),
+bit for bit: every mode, every field, from any SOC (the ends, zero and both zeros included)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,15 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimizer.backtest.play import play
-from optimizer.domain import BatterySpec, Command, DeviceCommand, GridSpec
-from optimizer.planning.device import SlotOutcome, apply_command
+from optimizer.domain import Action, BatterySpec, Command, DeviceCommand, GridSpec
+from optimizer.planning.device import (
+    SlotOutcome,
+    _battery_ac,
+    action_of,
+    apply_command,
+    forced_ac_kwh,
+    settle_arrays,
+)
 
 PCT = st.integers(0, 100)
 command_list = st.one_of(
@@ -48,6 +55,30 @@ grids = st.builds(
 energies = st.one_of(st.sampled_from([0.0, -0.0, 0.5, 1.2]), st.floats(0.0, 3.0))
 
 
+def _on_arrays(
+    command: Command,
+    soc: float,
+    load: float,
+    pv: float,
+    dt_h: float,
+    b: BatterySpec,
+    grid: GridSpec,
+) -> SlotOutcome:
+    """``apply_command`` as written before it went to floats: the forced modes through
+    ``forced_ac_kwh`` and the meter through ``settle_arrays``, on one-element arrays."""
+    params = command.parameters or {}
+    action = action_of(command)
+    if action is not Action.IDLE:
+        charging = action is Action.CHARGE
+        moved = forced_ac_kwh(charging, np.array([float(params["power"])]),
+                              np.array([float(params["soc"])]), soc, dt_h, b)  # fmt: skip
+        ac, cap = (float(moved[0]) if charging else -float(moved[0])), -1.0
+    else:
+        ac, cap = _battery_ac(command, soc, load, pv, dt_h, b)
+    values = settle_arrays(np.array([ac]), soc, load, pv, dt_h, b, grid, np.array([cap]))
+    return SlotOutcome(*(float(v[0]) for v in values))
+
+
 def _bits(outcome: SlotOutcome) -> bytes:
     return np.array(
         [outcome.charge_kwh, outcome.discharge_kwh, outcome.import_kwh, outcome.export_kwh,
@@ -57,7 +88,7 @@ def _bits(outcome: SlotOutcome) -> bytes:
 
 @settings(max_examples=1500, deadline=None)
 @given(command_list, batteries, grids, st.data(), energies, energies, st.sampled_from([0.5, 0.25]))
-def test_a_slot_played_on_floats_is_the_device_models(
+def test_a_slot_played_on_floats_is_the_array_formulation(
     command: Command,
     battery: BatterySpec,
     grid: GridSpec,
@@ -72,5 +103,5 @@ def test_a_slot_played_on_floats_is_the_device_models(
     )
     if data.draw(st.booleans()):
         pv = load  # no surplus, no net load: the signed zeros of the meter
-    expected = apply_command(command, soc, load, pv, dt_h, battery, grid)
-    assert _bits(play(command, soc, load, pv, dt_h, battery, grid)) == _bits(expected)
+    expected = _on_arrays(command, soc, load, pv, dt_h, battery, grid)
+    assert _bits(apply_command(command, soc, load, pv, dt_h, battery, grid)) == _bits(expected)
