@@ -112,8 +112,9 @@ def runs_progress(total: int, done: int = 0, what: str = "runs") -> Iterator[Cal
 PvForecastOpt = Annotated[
     Path | None,
     typer.Option(
-        help="Archive of issued PV forecasts (issued_utc,start_utc,end_utc,kwh[,kwh_p10,"
-        "kwh_p90]): each decision reads the latest vintage issued by its time; needs --pv."
+        help="Archive of issued PV forecasts, a CSV with columns issued_utc, start_utc, "
+        "end_utc, kwh (optional kwh_p10, kwh_p90): each decision reads the latest vintage "
+        "issued by its time; needs --pv."
     ),
 ]
 PvCalibrateOpt = Annotated[

@@ -178,6 +178,8 @@ def sweep_command(
     names = [runs_file.path, *([parquet] if parquet else []), *written]
     listing = ", ".join(str(p) for p in names)
     err_console().print(f"wrote {listing}", highlight=False, soft_wrap=True)
+    for note in summary["notes"]:
+        err_console().print(f"note: {note}", highlight=False, soft_wrap=True)
     if as_json:
         typer.echo(json.dumps(summary, indent=2, default=str))
     else:

@@ -104,6 +104,7 @@ def tune_command(
     from optimizer.cli.sweep import point_text, report_failures, run_all, where_from
     from optimizer.sweep.plan import PlanParts, build_plan
     from optimizer.sweep.spec import HomeSpec, TariffSpec
+    from optimizer.sweep.summary import end_credit_note
 
     settings = settings_from(config)
     with errors_to_exit():
@@ -139,6 +140,12 @@ def tune_command(
         "start, at the planner's end value)"
     )
     out_console().print(table)
+    if ranked:
+        top = ranked[0][1]
+        credited = top["savings_credited"]
+        note = end_credit_note("the best", top["end_energy_credit"], credited)
+        if note:
+            err_console().print(f"note: {note}", highlight=False, soft_wrap=True)
     report_failures(failed)
     if ranked:
         header = f"# best of {len(ranked)} by backtest net cost (the bill less the end credit)\n"

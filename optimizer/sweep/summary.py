@@ -60,6 +60,36 @@ def _best(frame: pd.DataFrame, plan: SweepPlan, by_id: dict[str, Run]) -> list[d
     return found
 
 
+#: Above this share of the credited savings, the end credit weighs too much in a ranking.
+END_CREDIT_SHARE = 0.2
+
+
+def end_credit_note(where: str, credit: float, credited_savings: float) -> str | None:
+    """A warning when the energy left at the end (``credit``, currency) is more than
+    ``END_CREDIT_SHARE`` of the credited savings: the period is then too short for the net cost
+    to rank settings by their bills (a setting that ends fuller can rank first while its bill
+    is higher). ``None`` otherwise."""
+    if abs(credit) <= END_CREDIT_SHARE * abs(credited_savings):
+        return None
+    share = abs(credit) / abs(credited_savings) if credited_savings else float("inf")
+    weight = f"{share:.0%} of" if math.isfinite(share) else "more than"
+    return (
+        f"{where}: the end credit ({credit:+.2f}) is {weight} the credited savings: the "
+        "period is short for ranking settings (energy left in the battery, not bills, decides "
+        "it); a longer period weighs the bills"
+    )
+
+
+def _notes(best: list[dict[str, Any]]) -> list[str]:
+    """``end_credit_note`` of each home and tariff's best, where there is one."""
+    found = (
+        end_credit_note(f"{b['home']} on {b['tariff']}", b["end_energy_credit"],
+                        b["savings_credited"])
+        for b in best
+    )  # fmt: skip
+    return [note for note in found if note]
+
+
 def _none_last(column: pd.Series) -> pd.Series:
     """Sort key: a tie on net cost goes to a strategy that uses the battery."""
     return column.eq("none") if column.name == "strategy" else column
@@ -105,6 +135,7 @@ def build_summary(
         "best": best,
         "tariffs_ranked": _ranked(best),
         "failed_runs": _failed(frame, by_id) if not frame.empty else [],
+        "notes": _notes(best),
     }
 
 

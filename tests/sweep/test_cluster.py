@@ -94,6 +94,9 @@ def test_a_local_cluster_of_two_processes_equals_the_direct_backtest(
         least = min(float(r["cost"]) - float(r["end_energy_credit"]) for r in choices)
         assert best["net_cost"] == pytest.approx(least, abs=1e-12)
         assert best["net_cost"] == pytest.approx(best["cost"] - best["end_energy_credit"])
+        weighs = abs(best["end_energy_credit"]) > 0.2 * abs(best["savings_credited"])
+        noted = any(n.startswith(f"{best['home']} on {best['tariff']}:") for n in summary["notes"])
+        assert noted == weighs  # a one-day period: the energy left may decide the ranking
     for name in ("summary.json", "tariffs.png", "settings.png"):
         assert (out / name).stat().st_size > 0
     # Not a terminal: a progress line per 10 % on stderr.

@@ -85,3 +85,12 @@ def test_a_missing_or_broken_spec_file(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text("homes = [")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_spec(tmp_path / "bad.toml")
+
+
+def test_the_end_credit_note_says_when_the_energy_left_decides_a_ranking() -> None:
+    from optimizer.sweep.summary import end_credit_note
+
+    assert end_credit_note("h on t", 0.1, 10.0) is None  # 1 %: the bills decide
+    note = end_credit_note("h on t", 1.12, 0.32)
+    assert note is not None and note.startswith("h on t: the end credit (+1.12) is 350% of")
+    assert "more than" in (end_credit_note("h on t", -0.5, 0.0) or "")
