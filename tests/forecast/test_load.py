@@ -203,6 +203,18 @@ def test_the_blend_read_in_one_go_is_the_two_methods_mixed_to_the_bit(
     assert blend(series, now, targets, p).tobytes() == plain.tobytes()
 
 
+def _table_for(
+    values: np.ndarray,
+    p: LoadForecastParams,
+    start: tuple[str, str | None],
+    method: LoadMethodName,
+) -> tuple[SlotSeries, LoadForecaster, LoadForecastTable]:
+    """The grid of ``values`` from ``start``, its forecaster and the forecaster's table."""
+    series = grid(start[0], values, start[1])
+    forecaster = LoadForecaster(method, p, fallback_kwh=0.2)
+    return series, forecaster, LoadForecastTable(forecaster, series)
+
+
 @settings(max_examples=100, deadline=None)
 @given(series_values(), params, starts, st.sampled_from(LOAD_METHODS), st.data())
 def test_the_forecast_table_gives_the_forecast_to_the_bit(
@@ -212,9 +224,7 @@ def test_the_forecast_table_gives_the_forecast_to_the_bit(
     method: LoadMethodName,
     data: st.DataObject,
 ) -> None:
-    series = grid(start[0], values, start[1])
-    forecaster = LoadForecaster(method, p, fallback_kwh=0.2)
-    table = LoadForecastTable(forecaster, series)
+    series, forecaster, table = _table_for(values, p, start, method)
     for _ in range(data.draw(st.integers(1, 6))):  # one table, many decision times
         now = data.draw(st.integers(1, len(series) + 2))
         if data.draw(st.booleans()):  # a backtest's: the horizon from now
@@ -236,9 +246,7 @@ def test_the_forecast_table_ahead_gives_the_forecast_to_the_bit(
     method: LoadMethodName,
     data: st.DataObject,
 ) -> None:
-    series = grid(start[0], values, start[1])
-    forecaster = LoadForecaster(method, p, fallback_kwh=0.2)
-    table = LoadForecastTable(forecaster, series)
+    series, forecaster, table = _table_for(values, p, start, method)
     for _ in range(data.draw(st.integers(1, 6))):  # one table, many decision times
         # anywhere, or within two days after the clock change (slot 674 or 770 of the series)
         now = data.draw(st.integers(0, len(series) + 2) | st.integers(640, 880))

@@ -75,15 +75,18 @@ grids = st.builds(
 
 
 @st.composite
-def problems(draw: st.DrawFn) -> Problem:
-    n = draw(st.integers(min_value=1, max_value=12))
+def problems(
+    draw: st.DrawFn, battery: st.SearchStrategy[BatterySpec] = batteries, most: int = 12
+) -> Problem:
+    """A problem of 1..``most`` slots on one of ``battery``'s batteries."""
+    n = draw(st.integers(min_value=1, max_value=most))
 
     def values(kind: st.SearchStrategy[float]) -> list[float]:
         return draw(st.lists(kind, min_size=n, max_size=n))
 
     return build_problem(
         series(values(prices)), series(values(prices)), series(values(energies)),
-        series(values(energies)), draw(batteries), draw(grids),
+        series(values(energies)), draw(battery), draw(grids),
         draw(st.floats(min_value=0, max_value=100)), START, PlanOptions(),
     )  # fmt: skip
 
@@ -335,22 +338,11 @@ scored_batteries = st.builds(
 )
 
 
-@st.composite
-def scored_problems(draw: st.DrawFn) -> Problem:
-    n = draw(st.integers(min_value=1, max_value=10))
-
-    def values(kind: st.SearchStrategy[float]) -> list[float]:
-        return draw(st.lists(kind, min_size=n, max_size=n))
-
-    return build_problem(
-        series(values(prices)), series(values(prices)), series(values(energies)),
-        series(values(energies)), draw(scored_batteries), draw(grids),
-        draw(st.floats(min_value=0, max_value=100)), START, PlanOptions(),
-    )  # fmt: skip
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scored_problems(), st.lists(st.floats(min_value=0, max_value=1.1), min_size=3, max_size=3))
+@given(
+    problems(scored_batteries, 10),
+    st.lists(st.floats(min_value=0, max_value=1.1), min_size=3, max_size=3),
+)
 def test_policy_scoring_is_the_plain_computation(problem: Problem, shares: list[float]) -> None:
     """Every option's flows, the choice, its score and outcome, and the walk's cost, bit for
     bit; ``choose(0, soc)`` after the walk (its kept first slot) as on a fresh policy."""
